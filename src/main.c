@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* kite: command line, signals, and the VMM thread's loop.  The only place that exits. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "evloop.h"
+#include "kvm.h"
+#include "log.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+
+/* Exit statuses (documented in --help and the README). */
+enum {
+	EXIT_POWEROFF = 0,
+	EXIT_ERROR = 1,
+	EXIT_USAGE = 2,
+	EXIT_RESET = 3,
+	EXIT_TRIPLE_FAULT = 4,
+};
+
+static const char usage_text[] =
+"Usage: kite run --kernel FILE [OPTIONS]\n"
+"       kite --help | --version\n"
+"\n"
+"kite is a KVM virtual machine monitor.  'kite run' boots a guest kernel on\n"
+"/dev/kvm with a 16550A serial console on stdin/stdout.\n"
+"\n"
+"Options for 'kite run':\n"
+"  -k, --kernel FILE       guest kernel: an ELF image with a PVH entry note\n"
+"                          (Linux vmlinux built with CONFIG_PVH, or kite's test guest)\n"
+"  -i, --initrd FILE       initial ramdisk, handed to the kernel as PVH module 0\n"
+"  -a, --cmdline STRING    kernel command line (at most 64 KiB)\n"
+"  -m, --memory SIZE       guest RAM, e.g. 512M, 4G; a plain number is MiB\n"
+"                          (default 512M).  RAM beyond 3 GiB is placed above\n"
+"                          4 GiB, leaving a hole for devices below 4 GiB\n"
+"  -c, --cpus N            number of vCPUs, each on its own thread (default 1)\n"
+"      --on-reboot=ACTION  when the guest resets: 'exit' (status 3) or\n"
+"                          'restart' the VM (default)\n"
+"  -v, --verbose           say more (host quirks, ignored device accesses);\n"
+"                          twice for debug messages\n"
+"  -h, --help              show this help\n"
+"  -V, --version           show the version\n"
+"\n"
+"Console: the guest's COM1 is stdin/stdout; on a terminal, input is raw.\n"
+"  Ctrl-A x quits, Ctrl-A h lists the escapes, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+"\n"
+"Exit status:\n"
+"  0  the guest powered off (ACPI S5), or Ctrl-A x\n"
+"  1  kite or KVM failed while the guest ran (e.g. an emulation failure)\n"
+"  2  bad usage or input: options, kernel file, memory or vCPU count, /dev/kvm\n"
+"  3  the guest reset and --on-reboot=exit was given\n"
+"  4  the guest triple-faulted (vCPU registers are printed)\n"
+"  128+N  kite was stopped by signal N\n";
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kite: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see 'kite --help')\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+enum { OPT_ON_REBOOT = 256 };
+
+static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'a' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cpus = "1", *memory = "512M";
+	int verbose = 0, c;
+	uint64_t v;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":k:i:a:m:c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': cfg->kernel = optarg; break;
+		case 'i': cfg->initrd = optarg; break;
+		case 'a': cfg->cmdline = optarg; break;
+		case 'm': memory = optarg; break;
+		case 'c': cpus = optarg; break;
+		case 'v': verbose++; break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case OPT_ON_REBOOT:
+			if (!strcmp(optarg, "exit"))
+				cfg->on_reboot = ON_REBOOT_EXIT;
+			else if (!strcmp(optarg, "restart"))
+				cfg->on_reboot = ON_REBOOT_RESTART;
+			else
+				usage_error("--on-reboot must be 'exit' or 'restart', not '%s'", optarg);
+			break;
+		case ':':
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARN);
+
+	if (!cfg->kernel)
+		usage_error("no kernel given: use --kernel FILE (a PVH ELF kernel)");
+	int ret = parse_size(memory, &v);
+
+	if (ret)
+		usage_error("--memory '%s' is not a size: use e.g. 512M or 4G", memory);
+	if (v == 0)
+		usage_error("--memory must be more than 0");
+	if (v < 2 * MiB || v > MEM_MAX_SIZE)
+		usage_error("--memory %s is out of range: use 2M to 32T", memory);
+	if (v % (4 * KiB))
+		usage_error("--memory %s is not a multiple of 4 KiB", memory);
+	cfg->mem_size = v;
+	ret = parse_uint(cpus, 0, UINT32_MAX, &v);
+	if (ret)
+		usage_error("--cpus '%s' is not a number", cpus);
+	if (v == 0)
+		usage_error("--cpus must be at least 1");
+	cfg->ncpus = v;
+}
+
+static void vm_quit(void *ctx)
+{
+	vm_request_stop(ctx, VM_STOP_QUIT);
+}
+
+static void on_stop_efd(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+
+	(void)events;
+	if (vm_stopping(vm))
+		evloop_stop(vm->ev);
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+	int fd = vm->stop_signal;   /* holds the signalfd until a signal arrives */
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	pr_warn("received signal %u (%s): stopping the VM", si.ssi_signo, strsignal(si.ssi_signo));
+	vm->stop_signal = si.ssi_signo;
+	vm_request_stop(vm, VM_STOP_QUIT);
+}
+
+static int exit_status(const struct vm *vm, enum vm_stop why)
+{
+	switch (why) {
+	case VM_STOP_POWEROFF: return EXIT_POWEROFF;
+	case VM_STOP_RESET: return EXIT_RESET;
+	case VM_STOP_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
+	case VM_STOP_QUIT: return vm->stop_signal > 0 && vm->stop_signal < 64 ?
+				 128 + vm->stop_signal : EXIT_POWEROFF;
+	default: return EXIT_ERROR;
+	}
+}
+
+/* Run one boot of the VM; returns the stop reason or -errno. */
+static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *con,
+		    int sigfd, int *status)
+{
+	struct evloop ev;
+	struct vm vm;
+	int ret;
+
+	ret = evloop_init(&ev);
+	if (ret) {
+		pr_err("epoll: %s", strerror(-ret));
+		*status = EXIT_ERROR;
+		return ret;
+	}
+	ret = vm_create(&vm, cfg, kvm, &ev);
+	if (ret) {
+		*status = (ret == -ENOEXEC || ret == -E2BIG || ret == -EINVAL) ? EXIT_USAGE : EXIT_ERROR;
+		goto out;
+	}
+	vm.stop_signal = sigfd;
+	ret = evloop_add(&ev, vm.stop_efd, EPOLLIN, on_stop_efd, &vm);
+	ret = ret ?: evloop_add(&ev, sigfd, EPOLLIN, on_signal, &vm);
+	ret = ret ?: console_attach(con, &ev, &vm.serial, vm_quit, &vm);
+	if (ret) {
+		pr_err("cannot set up the event loop: %s", strerror(-ret));
+		*status = EXIT_ERROR;
+		goto out;
+	}
+	ret = vm_start(&vm);
+	if (!ret)
+		evloop_run(&ev);
+	vm_stop_vcpus(&vm);
+	if (vm.stop_signal == sigfd)
+		vm.stop_signal = 0;
+	ret = __atomic_load_n(&vm.stop, __ATOMIC_ACQUIRE);
+	*status = exit_status(&vm, ret);
+	if (ret == VM_STOP_RESET)
+		pr_info("the guest reset");
+out:
+	console_detach(con);
+	vm_destroy(&vm);
+	evloop_destroy(&ev);
+	return ret;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg = {
+		.on_reboot = ON_REBOOT_RESTART,
+		.console_in_fd = STDIN_FILENO,
+		.console_out_fd = STDOUT_FILENO,
+		.cmdline = "",
+	};
+	struct kvm_sys kvm;
+	struct console con;
+	sigset_t set;
+	int sigfd, status, ret;
+
+	parse_run_args(argc, argv, &cfg);
+	if (kvm_sys_open(&kvm))
+		return EXIT_USAGE;
+	if (cfg.ncpus > (unsigned int)kvm.max_vcpus) {
+		pr_err("--cpus %u is more than this host's KVM allows (%d): use fewer vCPUs",
+		       cfg.ncpus, kvm.max_vcpus);
+		return EXIT_USAGE;
+	}
+	if (kvm.pvm)
+		pr_info("kvm-pvm host detected (no VT-x/AMD-V): guest code at CPL0 and in real mode "
+			"is emulated by the host (~3.5 M instructions/s), so guest kernels boot far "
+			"slower here than on hardware KVM");
+
+	signal(SIGPIPE, SIG_IGN);
+	ret = vcpu_install_kick_handler();
+	if (ret) {
+		pr_err("cannot install the vCPU kick handler: %s", strerror(-ret));
+		return EXIT_ERROR;
+	}
+	/* SIGINT/SIGTERM/SIGHUP are read through a signalfd by the VMM thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, VCPU_KICK_SIGNAL);
+	sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
+		pr_err("signalfd: %s", strerror(errno));
+		return EXIT_ERROR;
+	}
+
+	console_setup_terminal(&con, cfg.console_in_fd);
+	for (;;) {
+		ret = run_once(&cfg, &kvm, &con, sigfd, &status);
+		if (ret == VM_STOP_RESET && cfg.on_reboot == ON_REBOOT_RESTART) {
+			pr_info("restarting the VM (--on-reboot=restart)");
+			continue;
+		}
+		break;
+	}
+	console_restore(&con);
+	close(sigfd);
+	kvm_sys_close(&kvm);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage_error("no command given");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("kite %s\n", KITE_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	usage_error("unknown command '%s'", argv[1]);
+}

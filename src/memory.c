@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Guest RAM: layout, host backing, and the bounds-checked gpa -> host choke point. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "memory.h"
+#include "util.h"
+
+int mem_layout(struct guest_mem *gm, uint64_t size)
+{
+	uint64_t low = MIN(size, MEM_HOLE_START);
+
+	memset(gm, 0, sizeof(*gm));
+	if (size < 2 * MiB || size > MEM_MAX_SIZE || size % (4 * KiB))
+		return -EINVAL;
+	gm->regions[gm->nr++] = (struct mem_region){ .gpa = 0, .size = low };
+	if (size > low)
+		gm->regions[gm->nr++] = (struct mem_region){ .gpa = MEM_4G, .size = size - low };
+	gm->total = size;
+	return 0;
+}
+
+int mem_alloc(struct guest_mem *gm, uint64_t size)
+{
+	uint64_t off = 0;
+	unsigned int i;
+	void *map;
+	int ret;
+
+	ret = mem_layout(gm, size);
+	if (ret)
+		return ret;
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	/* Transparent huge pages where the host allows them; best effort. */
+	madvise(map, size, MADV_HUGEPAGE);
+	madvise(map, size, MADV_DONTDUMP);
+	gm->map = map;
+	gm->map_size = size;
+	for (i = 0; i < gm->nr; i++) {
+		gm->regions[i].hva = (uint8_t *)map + off;
+		off += gm->regions[i].size;
+	}
+	return 0;
+}
+
+void mem_free(struct guest_mem *gm)
+{
+	if (gm->map)
+		munmap(gm->map, gm->map_size);
+	memset(gm, 0, sizeof(*gm));
+}
+
+void *mem_ptr(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < gm->nr; i++) {
+		const struct mem_region *r = &gm->regions[i];
+
+		if (gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		if (len > r->size - (gpa - r->gpa) || !r->hva)
+			return NULL;
+		return r->hva + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+bool mem_is_ram(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
+{
+	while (len) {
+		unsigned int i;
+		uint64_t chunk = 0;
+
+		for (i = 0; i < gm->nr; i++) {
+			const struct mem_region *r = &gm->regions[i];
+
+			if (gpa >= r->gpa && gpa - r->gpa < r->size) {
+				chunk = MIN(len, r->size - (gpa - r->gpa));
+				break;
+			}
+		}
+		if (!chunk)
+			return false;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+int mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src, uint64_t len)
+{
+	void *p = mem_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+int mem_read(const struct guest_mem *gm, gpa_t gpa, void *dst, uint64_t len)
+{
+	const void *p = mem_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+unsigned int mem_e820(const struct guest_mem *gm, struct e820_entry *out, unsigned int max)
+{
+	struct e820_entry tmp[MEM_MAX_REGIONS + 2];
+	unsigned int n = 0, i;
+
+	for (i = 0; i < gm->nr; i++) {
+		const struct mem_region *r = &gm->regions[i];
+
+		if (r->gpa == 0) {
+			/* Low RAM, the EBDA/BIOS area (reserved, holds ACPI), then the rest. */
+			tmp[n++] = (struct e820_entry){ 0, MEM_EBDA_START, E820_RAM };
+			tmp[n++] = (struct e820_entry){ MEM_EBDA_START,
+				MEM_HIGH_START - MEM_EBDA_START, E820_RESERVED };
+			if (r->size > MEM_HIGH_START)
+				tmp[n++] = (struct e820_entry){ MEM_HIGH_START,
+					r->size - MEM_HIGH_START, E820_RAM };
+		} else {
+			tmp[n++] = (struct e820_entry){ r->gpa, r->size, E820_RAM };
+		}
+	}
+	for (i = 0; i < n && i < max; i++)
+		out[i] = tmp[i];
+	return MIN(n, max);
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Small parsing helpers shared by the command line and the tests. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, shift = 20;
+	const char *p = s;
+
+	if (!s || !isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned int d = *p - '0';
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	if (*p) {
+		switch (toupper((unsigned char)*p)) {
+		case 'B': shift = 0; break;
+		case 'K': shift = 10; break;
+		case 'M': shift = 20; break;
+		case 'G': shift = 30; break;
+		case 'T': shift = 40; break;
+		default: return -EINVAL;
+		}
+		p++;
+		if (shift && (!strcasecmp(p, "iB") || !strcasecmp(p, "B")))
+			p += strlen(p);
+		if (*p)
+			return -EINVAL;
+	}
+	if (v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; *p; p++) {
+		unsigned int d;
+
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		d = *p - '0';
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+const char *fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes && !(bytes % GiB))
+		snprintf(buf, len, "%llu GiB", (unsigned long long)(bytes / GiB));
+	else if (bytes && !(bytes % MiB))
+		snprintf(buf, len, "%llu MiB", (unsigned long long)(bytes / MiB));
+	else if (bytes && !(bytes % KiB))
+		snprintf(buf, len, "%llu KiB", (unsigned long long)(bytes / KiB));
+	else
+		snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+	return buf;
+}
+
+long read_file(const char *path, void *buf, size_t max)
+{
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (got < max) {
+		ssize_t n = read(fd, (char *)buf + got, max - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	return got;
+}

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* A VM: KVM_CREATE_VM, memory, irqchip, platform devices, kernel, vCPUs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/boot.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/platform.h"
+#include "log.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+
+static int vm_set_irq(void *ctx, unsigned int gsi, int level)
+{
+	struct vm *vm = ctx;
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	return kvm_ioctl(vm->fd, KVM_IRQ_LINE, &irq);
+}
+
+static void vm_machine_event(void *ctx, enum machine_event ev)
+{
+	vm_request_stop(ctx, ev == MACHINE_POWEROFF ? VM_STOP_POWEROFF : VM_STOP_RESET);
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop why)
+{
+	int expected = VM_RUNNING;
+	uint64_t one = 1;
+
+	if (!__atomic_compare_exchange_n(&vm->stop, &expected, why, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
+		pr_err("cannot signal the VMM thread: %s", strerror(errno));
+}
+
+static int vm_setup_memory(struct vm *vm)
+{
+	struct sysinfo si;
+	uint64_t host;
+	char a[32], b[32];
+	int ret;
+
+	if (sysinfo(&si) == 0) {
+		host = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+		if (vm->cfg->mem_size > host) {
+			pr_err("--memory %s is more than this host can back (%s of RAM and swap): "
+			       "ask for less", fmt_size(vm->cfg->mem_size, a, sizeof(a)),
+			       fmt_size(host, b, sizeof(b)));
+			return -E2BIG;
+		}
+	}
+	ret = mem_alloc(&vm->mem, vm->cfg->mem_size);
+	if (ret) {
+		pr_err("cannot allocate %s of guest memory: %s",
+		       fmt_size(vm->cfg->mem_size, a, sizeof(a)), strerror(-ret));
+		return -E2BIG;
+	}
+	for (unsigned int i = 0; i < vm->mem.nr; i++) {
+		struct mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->hva,
+		};
+
+		ret = kvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &kr);
+		if (ret) {
+			pr_err("KVM_SET_USER_MEMORY_REGION slot %u: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int vm_setup_irqchip(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t addr = KVM_IDENTITY_MAP_ADDR;
+	int ret;
+
+	/* Only VMX uses these; other backends may refuse them, which is fine. */
+	if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
+		pr_debug("KVM_SET_IDENTITY_MAP_ADDR: %s (not needed on this host)", strerror(errno));
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+		pr_debug("KVM_SET_TSS_ADDR: %s (not needed on this host)", strerror(errno));
+	ret = kvm_ioctl_val(vm->fd, KVM_CREATE_IRQCHIP, 0);
+	if (ret) {
+		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(-ret));
+		return ret;
+	}
+	ret = kvm_ioctl(vm->fd, KVM_CREATE_PIT2, &pit);
+	if (ret)
+		pr_err("KVM_CREATE_PIT2: %s", strerror(-ret));
+	return ret;
+}
+
+static uint64_t null_read(void *opaque, uint64_t off, unsigned int size)
+{
+	(void)opaque; (void)off; (void)size;
+	return ~0ULL;
+}
+
+static void null_write(void *opaque, uint64_t off, unsigned int size, uint64_t val)
+{
+	(void)opaque; (void)off; (void)size; (void)val;
+}
+
+/* Port 0x80 (POST codes / I/O delay): accepted silently. */
+static const struct bus_ops null_ops = { .read = null_read, .write = null_write };
+
+static int vm_setup_devices(struct vm *vm)
+{
+	struct machine_events events = { vm_machine_event, vm };
+	int ret;
+
+	ret = serial_init(&vm->serial, vm->cfg->console_out_fd,
+			  (struct irq_line){ vm_set_irq, vm, COM1_IRQ });
+	ret = ret ?: rtc_init(&vm->rtc, NULL);
+	ret = ret ?: i8042_init(&vm->i8042, events);
+	ret = ret ?: pm_init(&vm->pm, (struct irq_line){ vm_set_irq, vm, SCI_IRQ }, events);
+	if (ret)
+		return ret;
+	ret = bus_register(&vm->pio, COM1_BASE, 8, &serial_ops, &vm->serial, "com1");
+	ret = ret ?: bus_register(&vm->pio, RTC_BASE, 2, &rtc_ops, &vm->rtc, "rtc");
+	ret = ret ?: bus_register(&vm->pio, I8042_DATA_PORT, 5, &i8042_ops, &vm->i8042, "i8042");
+	ret = ret ?: bus_register(&vm->pio, PM_BASE, PM_SIZE, &pm_ops, &vm->pm, "acpi-pm");
+	ret = ret ?: bus_register(&vm->pio, POST_PORT, 1, &null_ops, NULL, "post");
+	if (ret)
+		pr_err("cannot register platform devices: %s", strerror(-ret));
+	return ret;
+}
+
+/* Map a user-given file read-only; prints one line on failure. */
+static int map_file(const char *what, const char *path, const uint8_t **data, size_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0) {
+		pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		pr_err("%s '%s' is not a regular file", what, path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size == 0) {
+		pr_err("%s '%s' is empty", what, path);
+		close(fd);
+		return -EINVAL;
+	}
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		pr_err("cannot read %s '%s': %s", what, path, strerror(errno));
+		return -EIO;
+	}
+	*data = p;
+	*size = st.st_size;
+	return 0;
+}
+
+static int vm_load_kernel(struct vm *vm)
+{
+	struct acpi_config acfg = { .ncpus = vm->nr_vcpus };
+	const uint8_t *img, *initrd = NULL;
+	size_t size, initrd_size = 0;
+	gpa_t entry, kend, initrd_gpa = 0, start_info;
+	uint8_t *acpi;
+	char err[256];
+	long alen;
+	int ret;
+
+	ret = map_file("kernel", vm->cfg->kernel, &img, &size);
+	if (ret)
+		return -ENOEXEC;
+	ret = pvh_load_elf(&vm->mem, img, size, &entry, &kend, err, sizeof(err));
+	munmap((void *)img, size);
+	if (ret) {
+		pr_err("kernel '%s' %s", vm->cfg->kernel, err);
+		return -ENOEXEC;
+	}
+	if (vm->cfg->initrd) {
+		ret = map_file("initrd", vm->cfg->initrd, &initrd, &initrd_size);
+		if (ret)
+			return -ENOEXEC;
+		ret = boot_initrd_addr(&vm->mem, initrd_size, kend, &initrd_gpa);
+		if (!ret)
+			ret = mem_write(&vm->mem, initrd_gpa, initrd, initrd_size);
+		munmap((void *)initrd, initrd_size);
+		if (ret) {
+			pr_err("initrd '%s' (%zu bytes) does not fit in guest RAM below 3 GiB: "
+			       "give the VM more --memory", vm->cfg->initrd, initrd_size);
+			return -ENOEXEC;
+		}
+	}
+	acpi = mem_ptr(&vm->mem, MEM_ACPI_START, MEM_ACPI_END - MEM_ACPI_START);
+	alen = acpi ? acpi_build(acpi, MEM_ACPI_END - MEM_ACPI_START, MEM_ACPI_START, &acfg) : -EFAULT;
+	if (alen < 0) {
+		pr_err("cannot build ACPI tables: %s", strerror(-alen));
+		return alen;
+	}
+	ret = pvh_write_start_info(&vm->mem, vm->cfg->cmdline, MEM_ACPI_START, initrd_gpa,
+				   initrd_size, &start_info);
+	if (ret) {
+		pr_err("cannot write the boot information: %s", ret == -E2BIG ?
+		       "--cmdline is too long (64 KiB at most)" : strerror(-ret));
+		return -ENOEXEC;
+	}
+	ret = x86_vcpu_set_pvh_entry(vm->vcpus[0].fd, entry, start_info);
+	if (ret)
+		pr_err("cannot set the boot vCPU's registers: %s", strerror(-ret));
+	return ret;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, struct evloop *ev)
+{
+	struct timespec ts;
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm = kvm;
+	vm->ev = ev;
+	vm->stop_efd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	vm->start_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+
+	vm->fd = kvm_ioctl_val(kvm->fd, KVM_CREATE_VM, 0UL);
+	if (vm->fd < 0) {
+		ret = vm->fd;
+		pr_err("KVM_CREATE_VM: %s", strerror(-ret));
+		return ret;
+	}
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_efd < 0)
+		return -errno;
+	ret = bus_init(&vm->pio, "pio");
+	ret = ret ?: bus_init(&vm->mmio, "mmio");
+	ret = ret ?: vm_setup_irqchip(vm);
+	ret = ret ?: vm_setup_memory(vm);
+	ret = ret ?: vm_setup_devices(vm);
+	if (ret)
+		return ret;
+
+	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	vm->nr_vcpus = cfg->ncpus;
+	for (unsigned int i = 0; i < cfg->ncpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned int i = 0; i < cfg->ncpus; i++) {
+		ret = vcpu_create(vm, i, &vm->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	return vm_load_kernel(vm);
+}
+
+int vm_start(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		int ret = vcpu_start(&vm->vcpus[i]);
+
+		if (ret) {
+			vm_request_stop(vm, VM_STOP_ERROR);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vm_stop_vcpus(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].started) {
+			pthread_join(vm->vcpus[i].thread, NULL);
+			vm->vcpus[i].started = false;
+		}
+	}
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->vcpus) {
+		vm_stop_vcpus(vm);
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i].vm)
+				vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus);
+	}
+	mem_free(&vm->mem);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	serial_destroy(&vm->serial);
+	rtc_destroy(&vm->rtc);
+	i8042_destroy(&vm->i8042);
+	pm_destroy(&vm->pm);
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	vm->fd = vm->stop_efd = -1;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KITE_VM_H
+#define KITE_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "evloop.h"
+#include "kvm.h"
+#include "memory.h"
+#include "hw/i8042.h"
+#include "hw/pm.h"
+#include "hw/rtc.h"
+#include "hw/serial.h"
+
+enum on_reboot { ON_REBOOT_EXIT, ON_REBOOT_RESTART };
+
+/* Everything the user asked for; owned by main, read-only to the VM. */
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	uint64_t mem_size;
+	unsigned int ncpus;
+	enum on_reboot on_reboot;
+	int console_in_fd;      /* guest console input; -1 for none */
+	int console_out_fd;     /* guest console output */
+};
+
+/* Why a VM stopped; main turns it into an exit status. */
+enum vm_stop {
+	VM_RUNNING = 0,
+	VM_STOP_POWEROFF,       /* ACPI S5 */
+	VM_STOP_RESET,          /* guest asked to reboot */
+	VM_STOP_TRIPLE_FAULT,   /* KVM_EXIT_SHUTDOWN */
+	VM_STOP_QUIT,           /* console escape or a signal */
+	VM_STOP_ERROR,          /* emulation failure or internal error */
+};
+
+struct vcpu;
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm_sys *kvm;
+	int fd;                      /* KVM_CREATE_VM */
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+
+	struct serial serial;
+	struct rtc rtc;
+	struct i8042 i8042;
+	struct pm pm;
+
+	struct evloop *ev;           /* the VMM thread's loop */
+	int stop_efd;                /* vCPUs/devices -> VMM thread: a stop was requested */
+	int stop;                    /* enum vm_stop, first request wins (atomic) */
+	int stop_signal;             /* signal that ended the VM, if any */
+	uint64_t start_ns;
+};
+
+/* Create the VM, its memory, devices and vCPUs, and load the kernel. */
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, struct evloop *ev);
+/* Start the vCPU threads. */
+int vm_start(struct vm *vm);
+/* Ask the VM to stop (any thread); the first reason wins. */
+void vm_request_stop(struct vm *vm, enum vm_stop why);
+/* Stop and join all vCPU threads (VMM thread only). */
+void vm_stop_vcpus(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+static inline bool vm_stopping(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE) != VM_RUNNING;
+}
+
+#endif
