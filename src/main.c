@@ -231,6 +231,14 @@ out:
 	return ret;
 }
 
+static int check_readable(const char *what, const char *path)
+{
+	if (access(path, R_OK) == 0)
+		return 0;
+	pr_err("cannot read %s '%s': %s", what, path, strerror(errno));
+	return -errno;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg = {
@@ -245,6 +253,9 @@ static int cmd_run(int argc, char **argv)
 	int sigfd, status, ret;
 
 	parse_run_args(argc, argv, &cfg);
+	/* User files first: a typo should not need /dev/kvm to be reported. */
+	if (check_readable("kernel", cfg.kernel) || (cfg.initrd && check_readable("initrd", cfg.initrd)))
+		return EXIT_USAGE;
 	if (kvm_sys_open(&kvm))
 		return EXIT_USAGE;
 	if (cfg.ncpus > (unsigned int)kvm.max_vcpus) {

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""kite's test runner: unit tests, command-line checks, and guest tests under
+kite and (as a cross-check) under QEMU.  Prints one line per test and ends
+with "N passed, N failed, N skipped".  Exit status 0 only if nothing failed."""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+
+PVM_HOST = os.path.exists('/sys/module/kvm_pvm')
+
+
+class Results:
+    def __init__(self, verbose):
+        self.passed = self.failed = self.skipped = 0
+        self.failures = []
+        self.verbose = verbose
+
+    def ok(self, name, secs=None, note=''):
+        self.passed += 1
+        t = f' ({secs:.2f}s)' if secs is not None else ''
+        print(f'PASS {name}{t}{note}', flush=True)
+
+    def fail(self, name, why, log=None):
+        self.failed += 1
+        self.failures.append(name)
+        print(f'FAIL {name}: {why}', flush=True)
+        if log:
+            lines = log.rstrip().splitlines()
+            for line in lines[-25:]:
+                print(f'    | {line}', flush=True)
+
+    def skip(self, name, why):
+        self.skipped += 1
+        print(f'SKIP {name}: {why}', flush=True)
+
+
+def run(cmd, timeout, stdin=subprocess.DEVNULL, env=None, preexec=None):
+    """Run cmd; return (status, combined output, seconds, timed_out)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, env=env,
+                         start_new_session=True, preexec_fn=preexec)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        timed_out = True
+    secs = time.monotonic() - t0
+    return p.returncode, out.decode('utf-8', 'replace'), secs, timed_out
+
+
+# ---------------------------------------------------------------- unit tests
+
+CMOCKA_RESULT = re.compile(r'^\[\s+(OK|FAILED|SKIPPED|ERROR)\s+\] (\S+)\s*$')
+
+
+def unit_tests(res, build, label, timeout=300):
+    d = os.path.join(build, 'tests', 'unit')
+    if not os.path.isdir(d):
+        res.fail(f'{label}', f'no unit tests built in {d}')
+        return
+    exes = sorted(f for f in os.listdir(d)
+                  if f.startswith('test_') and os.access(os.path.join(d, f), os.X_OK)
+                  and os.path.isfile(os.path.join(d, f)))
+    if not exes:
+        res.fail(label, f'no test_* executables in {d}')
+    for exe in exes:
+        status, out, secs, timed_out = run([os.path.join(d, exe)], timeout)
+        seen = 0
+        for line in out.splitlines():
+            m = CMOCKA_RESULT.match(line)
+            if not m:
+                continue
+            seen += 1
+            name = f'{label}/{exe}/{m.group(2)}'
+            if m.group(1) == 'OK':
+                res.ok(name)
+            elif m.group(1) == 'SKIPPED':
+                res.skip(name, 'skipped by the test')
+            else:
+                res.fail(name, 'assertion failed', out)
+        if timed_out:
+            res.fail(f'{label}/{exe}', f'timed out after {timeout}s', out)
+        elif status != 0 and not any(r.startswith(f'{label}/{exe}/') for r in res.failures):
+            res.fail(f'{label}/{exe}', f'exited with status {status}', out)
+        elif seen == 0:
+            res.fail(f'{label}/{exe}', 'printed no test results', out)
+
+
+# ---------------------------------------------------- command-line checks
+
+def cli_tests(res, kite, guest_elf):
+    """Bad user input: one clear line, exit status 2, never a crash or hang."""
+    tmp = tempfile.mkdtemp(prefix='kite-cli-')
+    try:
+        garbage = os.path.join(tmp, 'g.bin')
+        with open(garbage, 'wb') as f:
+            f.write(os.urandom(8192))
+        empty = os.path.join(tmp, 'e.bin')
+        open(empty, 'wb').close()
+        truncated = os.path.join(tmp, 't.bin')
+        tiny = os.path.join(tmp, 's.bin')
+        if guest_elf and os.path.exists(guest_elf):
+            data = open(guest_elf, 'rb').read()
+            open(truncated, 'wb').write(data[:len(data) // 2])
+            open(tiny, 'wb').write(data[:40])
+        unreadable = os.path.join(tmp, 'u.bin')
+        if guest_elf and os.path.exists(guest_elf):
+            shutil.copy(guest_elf, unreadable)
+        os.chmod(unreadable, 0o000) if os.path.exists(unreadable) else None
+        os.chmod(tmp, 0o755)
+        k = guest_elf or '/nonexistent'
+        cases = [
+            ('missing-kernel', ['run', '--kernel', os.path.join(tmp, 'nope')], r'cannot (open|read) kernel'),
+            ('no-kernel-option', ['run'], r'no kernel given'),
+            ('directory-kernel', ['run', '--kernel', tmp], r'not a regular file'),
+            ('empty-kernel', ['run', '--kernel', empty], r'e.bin'),
+            ('garbage-kernel', ['run', '--kernel', garbage], r'not an ELF kernel'),
+            ('truncated-kernel', ['run', '--kernel', truncated], r'truncated'),
+            ('tiny-kernel', ['run', '--kernel', tiny], r'too small|truncated'),
+            ('memory-zero', ['run', '--kernel', k, '--memory', '0'], r'--memory must be more than 0'),
+            ('memory-garbage', ['run', '--kernel', k, '--memory', 'lots'], r"--memory 'lots' is not a size"),
+            ('memory-too-big', ['run', '--kernel', k, '--memory', '16T'], r'more than this host can back'),
+            ('memory-unaligned', ['run', '--kernel', k, '--memory', '3000001B'], r'multiple of 4 KiB'),
+            ('cpus-zero', ['run', '--kernel', k, '--cpus', '0'], r'--cpus must be at least 1'),
+            ('cpus-too-many', ['run', '--kernel', k, '--cpus', '100000'], r'more than this host.s KVM allows'),
+            ('cpus-garbage', ['run', '--kernel', k, '--cpus', 'two'], r"--cpus 'two' is not a number"),
+            ('unknown-option', ['run', '--kernel', k, '--frobnicate'], r"unknown option '--frobnicate'"),
+            ('missing-value', ['run', '--kernel'], r"needs a value"),
+            ('bad-on-reboot', ['run', '--kernel', k, '--on-reboot=maybe'], r'--on-reboot must be'),
+            ('unknown-command', ['fly'], r"unknown command 'fly'"),
+            ('missing-initrd', ['run', '--kernel', k, '--initrd', os.path.join(tmp, 'nope')], r'cannot (open|read) initrd'),
+        ]
+        nobody = None
+        if os.geteuid() == 0 and shutil.which('setpriv'):
+            nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+        for name, args, pattern in cases:
+            cli_case(res, f'cli/{name}', [kite] + args, pattern)
+        if nobody and os.path.exists(unreadable):
+            # An unreadable kernel: as root every file is readable, so drop to nobody.
+            os.chmod(kite, os.stat(kite).st_mode | 0o005)
+            cli_case(res, 'cli/unreadable-kernel', nobody + [kite, 'run', '--kernel', unreadable],
+                     r'cannot read kernel')
+            # No permission on /dev/kvm (it is root-only here).
+            if os.path.exists('/dev/kvm') and not (os.stat('/dev/kvm').st_mode & 0o006):
+                cli_case(res, 'cli/no-kvm-permission', nobody + [kite, 'run', '--kernel', garbage_ok(tmp, guest_elf)],
+                         r'no permission to open /dev/kvm.*kvm.*group')
+            else:
+                res.skip('cli/no-kvm-permission', '/dev/kvm is accessible to everyone on this host')
+        else:
+            res.skip('cli/unreadable-kernel', 'needs root and setpriv to test as an unprivileged user')
+            res.skip('cli/no-kvm-permission', 'needs root and setpriv to test as an unprivileged user')
+        if os.geteuid() == 0 and shutil.which('unshare'):
+            # No /dev/kvm at all: an empty /dev in a private mount namespace.
+            cli_case(res, 'cli/no-dev-kvm',
+                     ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                      f'mount -t tmpfs none /dev && exec {kite} run --kernel {k}'],
+                     r'/dev/kvm does not exist.*modprobe')
+        else:
+            res.skip('cli/no-dev-kvm', 'needs root and unshare for a private mount namespace')
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def garbage_ok(tmp, guest_elf):
+    """A kernel readable by nobody (the permission check on /dev/kvm comes first)."""
+    p = os.path.join(tmp, 'readable.elf')
+    shutil.copy(guest_elf, p)
+    os.chmod(p, 0o644)
+    return p
+
+
+def cli_case(res, name, cmd, pattern):
+    status, out, secs, timed_out = run(cmd, 20)
+    lines = [l for l in out.splitlines() if l.strip()]
+    if timed_out:
+        res.fail(name, 'hung (killed after 20s)', out)
+    elif status != 2:
+        res.fail(name, f'exit status {status}, expected 2', out)
+    elif len(lines) != 1:
+        res.fail(name, f'expected one line of output, got {len(lines)}', out)
+    elif not re.search(pattern, out):
+        res.fail(name, f'message does not match /{pattern}/', out)
+    else:
+        res.ok(name, secs)
+
+
+# ---------------------------------------------------------------- guest tests
+
+def expand(s, now):
+    return s.replace('{epoch}', str(now))
+
+
+def check_case(res, name, case, status, out, secs, timed_out, want_exit):
+    if timed_out:
+        res.fail(name, f'timed out after {case.get("timeout", 60)}s', out)
+        return
+    missing = [e for e in case['expect'] if e not in out]
+    if missing:
+        res.fail(name, f'missing output {missing!r} (exit status {status})', out)
+    elif 'KITE-TEST-FAIL' in out:
+        res.fail(name, 'the guest reported a failure', out)
+    elif status != want_exit:
+        res.fail(name, f'exit status {status}, expected {want_exit}', out)
+    else:
+        res.ok(name, secs)
+
+
+def guest_tests_kite(res, kite, elf, cases, only):
+    for case in cases:
+        name = f'guest-kite/{case["name"]}'
+        if only and not re.search(only, name):
+            continue
+        now = int(time.time())
+        cmd = [kite, 'run', '--kernel', elf, '--memory', case['memory'],
+               '--cpus', str(case['cpus']), '--cmdline', expand(case['cmdline'], now)]
+        cmd += case.get('kite_args', [])
+        status, out, secs, timed_out = run(cmd, case.get('timeout', 60))
+        check_case(res, name, case, status, out, secs, timed_out, case.get('kite_exit', 0))
+
+
+def guest_tests_qemu(res, elf, cases, base, only):
+    qemu = shutil.which('qemu-system-x86_64')
+    for case in cases:
+        name = f'guest-qemu/{case["name"]}'
+        if only and not re.search(only, name):
+            continue
+        if not qemu:
+            res.skip(name, 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)')
+            continue
+        if case.get('qemu_skip'):
+            res.skip(name, case['qemu_skip'])
+            continue
+        if PVM_HOST and case.get('qemu_skip_on_pvm'):
+            res.skip(name, 'kvm-pvm host: ' + case['qemu_skip_on_pvm'])
+            continue
+        now = int(time.time())
+        cmd = [qemu] + base + ['-m', case['memory'], '-smp', str(case['cpus']),
+                               '-kernel', elf, '-append', expand(case['cmdline'], now)]
+        cmd += case.get('qemu_args', [])
+        status, out, secs, timed_out = run(cmd, case.get('timeout', 60))
+        check_case(res, name, case, status, out, secs, timed_out, case.get('qemu_exit', 0))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--build', default=os.path.join(ROOT, 'build'), help='build directory')
+    ap.add_argument('--asan-build', default=os.path.join(ROOT, 'build-asan'),
+                    help='AddressSanitizer+UBSan build of the unit tests (used if present)')
+    ap.add_argument('--only', help='run only tests whose name matches this regex')
+    ap.add_argument('--no-qemu', action='store_true', help='skip the QEMU cross-check')
+    ap.add_argument('-v', '--verbose', action='store_true')
+    args = ap.parse_args()
+
+    res = Results(args.verbose)
+    kite = os.path.join(args.build, 'src', 'kite')
+    elf = os.path.join(args.build, 'tests', 'guest', 'kite-testguest.elf')
+    t0 = time.monotonic()
+
+    def want(prefix):
+        return not args.only or re.search(args.only, prefix) or args.only.startswith(prefix)
+
+    if want('unit/'):
+        unit_tests(res, args.build, 'unit')
+    if want('unit-asan/'):
+        if os.path.isdir(os.path.join(args.asan_build, 'tests', 'unit')):
+            unit_tests(res, args.asan_build, 'unit-asan')
+        else:
+            res.skip('unit-asan', f'no sanitizer build at {args.asan_build} '
+                     '(setup.sh --asan or .ci/run makes one)')
+    if not os.access(kite, os.X_OK):
+        res.fail('build', f'{kite} is missing: run ./setup.sh first')
+    else:
+        if want('cli/'):
+            cli_tests(res, kite, elf if os.path.exists(elf) else None)
+        try:
+            import cases as guest_cases
+        except Exception as e:  # noqa: BLE001 - report any import problem as a failure
+            res.fail('guest', f'cannot load tests/guest/cases.py: {e}')
+            guest_cases = None
+        if guest_cases and not os.path.exists(elf):
+            res.fail('guest', f'{elf} is missing: run ./setup.sh first')
+        elif guest_cases:
+            if not os.path.exists('/dev/kvm'):
+                res.skip('guest', '/dev/kvm is missing: guest tests need KVM')
+            else:
+                guest_tests_kite(res, kite, elf, guest_cases.CASES, args.only)
+                if args.no_qemu:
+                    res.skip('guest-qemu', '--no-qemu given')
+                else:
+                    guest_tests_qemu(res, elf, guest_cases.CASES, guest_cases.QEMU_BASE, args.only)
+
+    print(f'\n# {time.monotonic() - t0:.1f}s; failed: {", ".join(res.failures) or "none"}')
+    print(f'{res.passed} passed, {res.failed} failed, {res.skipped} skipped')
+    return 1 if res.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
