@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -105,4 +106,43 @@ long read_file(const char *path, void *buf, size_t max)
 	}
 	close(fd);
 	return got;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+void close_detached(int *fds, unsigned int n)
+{
+	pid_t pid;
+
+	if (!n)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		unsigned int lo = 0;
+
+		if (fork() != 0)
+			_exit(0);       /* the grandchild is re-parented to init */
+		/* Keep only fds[]: close every other descriptor (stdout pipes included). */
+		qsort(fds, n, sizeof(*fds), cmp_int);
+		for (unsigned int i = 0; i < n; i++) {
+			if (fds[i] < 0)
+				continue;
+			if ((unsigned int)fds[i] > lo)
+				close_range(lo, fds[i] - 1, 0);
+			lo = fds[i] + 1;
+		}
+		close_range(lo, ~0U, 0);
+		for (unsigned int i = 0; i < n; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	for (unsigned int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }

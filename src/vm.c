@@ -253,8 +253,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, s
 		return -errno;
 	ret = bus_init(&vm->pio, "pio");
 	ret = ret ?: bus_init(&vm->mmio, "mmio");
-	ret = ret ?: vm_setup_irqchip(vm);
+	/*
+	 * Memory slots before the irqchip: once an in-kernel irqchip exists, the
+	 * first KVM_SET_USER_MEMORY_REGION waits for an SRCU grace period
+	 * (~5 ms measured here); before it, the slot takes ~0.2 ms.
+	 */
 	ret = ret ?: vm_setup_memory(vm);
+	ret = ret ?: vm_setup_irqchip(vm);
 	ret = ret ?: vm_setup_devices(vm);
 	if (ret)
 		return ret;
@@ -300,12 +305,24 @@ void vm_stop_vcpus(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	int *fds = calloc(vm->nr_vcpus + 1, sizeof(*fds));
+	unsigned int nfds = 0;
+
 	if (vm->vcpus) {
 		vm_stop_vcpus(vm);
-		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-			if (vm->vcpus[i].vm)
-				vcpu_destroy(&vm->vcpus[i]);
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+			struct vcpu *v = &vm->vcpus[i];
+
+			if (!v->vm)
+				continue;
+			if (fds && v->fd >= 0) {
+				fds[nfds++] = v->fd;   /* closed below, detached */
+				v->fd = -1;
+			}
+			vcpu_destroy(v);
+		}
 		free(vm->vcpus);
+		vm->vcpus = NULL;
 	}
 	mem_free(&vm->mem);
 	bus_destroy(&vm->pio);
@@ -316,7 +333,14 @@ void vm_destroy(struct vm *vm)
 	pm_destroy(&vm->pm);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
-	if (vm->fd >= 0)
-		close(vm->fd);
+	if (vm->fd >= 0) {
+		if (fds)
+			fds[nfds++] = vm->fd;
+		else
+			close(vm->fd);
+	}
+	/* KVM's VM teardown runs on the last close; don't make the user wait for it. */
+	close_detached(fds, nfds);
+	free(fds);
 	vm->fd = vm->stop_efd = -1;
 }

@@ -35,6 +35,7 @@ int serial_init(struct serial *s, int out_fd, struct irq_line irq)
 	s->out_fd = out_fd;
 	s->rx_space_efd = -1;
 	s->irq = irq;
+	s->irq_level = -1;
 	return -pthread_mutex_init(&s->lock, NULL);
 }
 
@@ -54,9 +55,15 @@ static uint8_t serial_iir(const struct serial_state *st)
 	return IIR_NONE | fifo;
 }
 
+/* Drive the line only when its level changes: each KVM_IRQ_LINE is a system call. */
 static void serial_update_irq(struct serial *s)
 {
-	irq_line_set(&s->irq, !(serial_iir(&s->s) & IIR_NONE));
+	int level = !(serial_iir(&s->s) & IIR_NONE);
+
+	if (level == s->irq_level)
+		return;
+	s->irq_level = level;
+	irq_line_set(&s->irq, level);
 }
 
 static void serial_rx_push(struct serial_state *st, uint8_t c)

@@ -25,6 +25,7 @@ struct serial {
 	int out_fd;                /* transmitted bytes go here */
 	int rx_space_efd;          /* signalled when a full RX queue drains; -1: none */
 	struct irq_line irq;
+	int irq_level;             /* last level driven (host-side cache, -1 = unknown) */
 };
 
 int serial_init(struct serial *s, int out_fd, struct irq_line irq);
