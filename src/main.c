@@ -160,28 +160,36 @@ static void on_stop_efd(void *opaque, uint32_t events)
 		evloop_stop(vm->ev);
 }
 
+/* What the VMM thread's signal handler needs. */
+struct sig_ctx {
+	struct vm *vm;
+	int fd;          /* signalfd */
+	int signo;       /* the signal that stopped the VM, 0 if none */
+};
+
 static void on_signal(void *opaque, uint32_t events)
 {
-	struct vm *vm = opaque;
+	struct sig_ctx *sc = opaque;
 	struct signalfd_siginfo si;
-	int fd = vm->stop_signal;   /* holds the signalfd until a signal arrives */
+	int signo;
 
 	(void)events;
-	if (read(fd, &si, sizeof(si)) != sizeof(si))
+	if (read(sc->fd, &si, sizeof(si)) != sizeof(si))
 		return;
-	pr_warn("received signal %u (%s): stopping the VM", si.ssi_signo, strsignal(si.ssi_signo));
-	vm->stop_signal = si.ssi_signo;
-	vm_request_stop(vm, VM_STOP_QUIT);
+	signo = (int)si.ssi_signo;
+	pr_warn("received signal %d (%s): stopping the VM", signo, strsignal(signo));
+	if (!vm_stopping(sc->vm))
+		__atomic_store_n(&sc->signo, signo, __ATOMIC_RELAXED);
+	vm_request_stop(sc->vm, VM_STOP_QUIT);
 }
 
-static int exit_status(const struct vm *vm, enum vm_stop why)
+static int exit_status(enum vm_stop why, int signo)
 {
 	switch (why) {
 	case VM_STOP_POWEROFF: return EXIT_POWEROFF;
 	case VM_STOP_RESET: return EXIT_RESET;
 	case VM_STOP_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
-	case VM_STOP_QUIT: return vm->stop_signal > 0 && vm->stop_signal < 64 ?
-				 128 + vm->stop_signal : EXIT_POWEROFF;
+	case VM_STOP_QUIT: return signo ? 128 + signo : EXIT_POWEROFF;
 	default: return EXIT_ERROR;
 	}
 }
@@ -192,6 +200,7 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 {
 	struct evloop ev;
 	struct vm vm;
+	struct sig_ctx sc = { .vm = &vm, .fd = sigfd };
 	int ret;
 
 	ret = evloop_init(&ev);
@@ -205,9 +214,8 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 		*status = (ret == -ENOEXEC || ret == -E2BIG || ret == -EINVAL) ? EXIT_USAGE : EXIT_ERROR;
 		goto out;
 	}
-	vm.stop_signal = sigfd;
 	ret = evloop_add(&ev, vm.stop_efd, EPOLLIN, on_stop_efd, &vm);
-	ret = ret ?: evloop_add(&ev, sigfd, EPOLLIN, on_signal, &vm);
+	ret = ret ?: evloop_add(&ev, sigfd, EPOLLIN, on_signal, &sc);
 	ret = ret ?: console_attach(con, &ev, &vm.serial, vm_quit, &vm);
 	if (ret) {
 		pr_err("cannot set up the event loop: %s", strerror(-ret));
@@ -218,10 +226,8 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 	if (!ret)
 		evloop_run(&ev);
 	vm_stop_vcpus(&vm);
-	if (vm.stop_signal == sigfd)
-		vm.stop_signal = 0;
 	ret = __atomic_load_n(&vm.stop, __ATOMIC_ACQUIRE);
-	*status = exit_status(&vm, ret);
+	*status = exit_status(ret, sc.signo);
 	if (ret == VM_STOP_RESET)
 		pr_info("the guest reset");
 out:

@@ -24,7 +24,7 @@ int parse_size(const char *s, uint64_t *out);
 /* Parse a decimal unsigned integer that must lie in [min, max]. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/* Format a byte count for messages ("512 MiB", "6 GiB", "4096 bytes"). */
+/* Format a byte count for messages ("512 MiB", "6 GiB", "4 KiB", "1000 bytes"). */
 const char *fmt_size(uint64_t bytes, char *buf, size_t len);
 
 /* Read a whole small file (at most max bytes). Returns length or -errno. */
@@ -43,6 +43,8 @@ static inline unsigned int ilog2_ceil(uint64_t x)
 {
 	unsigned int r = 0;
 
+	if (x > 1ULL << 63)
+		return 64;
 	while ((1ULL << r) < x)
 		r++;
 	return r;

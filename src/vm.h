@@ -58,7 +58,6 @@ struct vm {
 	struct evloop *ev;           /* the VMM thread's loop */
 	int stop_efd;                /* vCPUs/devices -> VMM thread: a stop was requested */
 	int stop;                    /* enum vm_stop, first request wins (atomic) */
-	int stop_signal;             /* signal that ended the VM, if any */
 	uint64_t start_ns;
 };
 

@@ -116,7 +116,7 @@ def cli_tests(res, kite, guest_elf):
         tiny = os.path.join(tmp, 's.bin')
         if guest_elf and os.path.exists(guest_elf):
             data = open(guest_elf, 'rb').read()
-            open(truncated, 'wb').write(data[:len(data) // 2])
+            open(truncated, 'wb').write(data[:elf_load_end(data) - 64])
             open(tiny, 'wb').write(data[:40])
         unreadable = os.path.join(tmp, 'u.bin')
         if guest_elf and os.path.exists(guest_elf):
@@ -174,6 +174,19 @@ def cli_tests(res, kite, guest_elf):
             res.skip('cli/no-dev-kvm', 'needs root and unshare for a private mount namespace')
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def elf_load_end(data):
+    """End offset in the file of the last PT_LOAD segment's data."""
+    import struct
+    phoff, = struct.unpack_from('<Q', data, 0x20)
+    phentsize, phnum = struct.unpack_from('<HH', data, 0x36)
+    end = 0
+    for i in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from('<IIQQQQ', data, phoff + i * phentsize)
+        if p_type == 1:
+            end = max(end, p_offset + p_filesz)
+    return end
 
 
 def garbage_ok(tmp, guest_elf):

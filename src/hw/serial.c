@@ -27,6 +27,13 @@ enum {
 #define LSR_TEMT  0x40
 #define MSR_DEFAULT 0xb0   /* DCD, DSR, CTS */
 
+/*
+ * The console stops feeding us while fewer than this many bytes are free (one
+ * input byte can become two), and waits for rx_space_efd: signal it whenever
+ * the guest frees space in a queue that was that full.
+ */
+#define RX_LOW_SPACE 2
+
 int serial_init(struct serial *s, int out_fd, struct irq_line irq)
 {
 	memset(s, 0, sizeof(*s));
@@ -99,6 +106,14 @@ static uint8_t serial_msr(const struct serial_state *st)
 	return ((m & 0x02) << 3) | ((m & 0x01) << 5) | ((m & 0x04) << 4) | ((m & 0x08) << 4);
 }
 
+static void serial_notify_space(struct serial *s)
+{
+	uint64_t one = 1;
+
+	if (s->rx_space_efd >= 0 && write(s->rx_space_efd, &one, sizeof(one)) < 0)
+		return;
+}
+
 static uint64_t serial_read(void *opaque, uint64_t off, unsigned int size)
 {
 	struct serial *s = opaque;
@@ -116,7 +131,7 @@ static uint64_t serial_read(void *opaque, uint64_t off, unsigned int size)
 		}
 		v = 0;
 		if (st->rx_count) {
-			notify = st->rx_count == SERIAL_RX_BUF;
+			notify = SERIAL_RX_BUF - st->rx_count < RX_LOW_SPACE;
 			v = st->rx[st->rx_head];
 			st->rx_head = (st->rx_head + 1) % SERIAL_RX_BUF;
 			st->rx_count--;
@@ -140,12 +155,8 @@ static uint64_t serial_read(void *opaque, uint64_t off, unsigned int size)
 	}
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
-	if (notify && s->rx_space_efd >= 0) {
-		uint64_t one = 1;
-
-		if (write(s->rx_space_efd, &one, sizeof(one)) < 0)
-			return v;
-	}
+	if (notify)
+		serial_notify_space(s);
 	return v;
 }
 
@@ -154,6 +165,7 @@ static void serial_write(void *opaque, uint64_t off, unsigned int size, uint64_t
 	struct serial *s = opaque;
 	struct serial_state *st = &s->s;
 	uint8_t v = val;
+	bool notify = false;
 
 	(void)size;
 	pthread_mutex_lock(&s->lock);
@@ -177,6 +189,7 @@ static void serial_write(void *opaque, uint64_t off, unsigned int size, uint64_t
 	case UART_FCR:
 		st->fcr = v & 0xc9;
 		if (v & 0x02) {              /* clear receive FIFO */
+			notify = SERIAL_RX_BUF - st->rx_count < RX_LOW_SPACE;
 			st->rx_count = 0;
 			st->lsr &= ~LSR_DR;
 		}
@@ -188,6 +201,8 @@ static void serial_write(void *opaque, uint64_t off, unsigned int size, uint64_t
 	}
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
+	if (notify)
+		serial_notify_space(s);
 }
 
 size_t serial_rx_space(struct serial *s)

@@ -23,7 +23,7 @@ struct serial {
 	struct serial_state s;
 	pthread_mutex_t lock;
 	int out_fd;                /* transmitted bytes go here */
-	int rx_space_efd;          /* signalled when a full RX queue drains; -1: none */
+	int rx_space_efd;          /* signalled when the guest frees space in a queue that had < 2 bytes free; -1: none */
 	struct irq_line irq;
 	int irq_level;             /* last level driven (host-side cache, -1 = unknown) */
 };

@@ -89,6 +89,12 @@ static void aml_nameseg(struct aml *a, const char *s, size_t n)
 		a->err = -EINVAL;
 		return;
 	}
+	for (size_t i = 1; i < n; i++) {
+		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_') {
+			a->err = -EINVAL;
+			return;
+		}
+	}
 	memcpy(seg, s, n);
 	aml_bytes(a, seg, 4);
 }
@@ -111,6 +117,10 @@ static void aml_namestring(struct aml *a, const char *path)
 		segs[n] = path;
 		lens[n++] = len;
 		path += len + (dot ? 1 : 0);
+	}
+	if (*path) {
+		a->err = -E2BIG;                  /* more segments than we hold */
+		return;
 	}
 	if (n == 0) {
 		aml_byte(a, 0x00);            /* NullName */
@@ -188,6 +198,10 @@ void aml_device(struct aml *a, const char *path)
 
 void aml_package(struct aml *a, unsigned int nelem)
 {
+	if (nelem > 0xff) {
+		a->err = -E2BIG;                  /* NumElements is one byte */
+		return;
+	}
 	aml_byte(a, 0x12);                    /* PackageOp */
 	aml_open(a, AML_PKG);
 	aml_byte(a, nelem);
@@ -231,12 +245,13 @@ void aml_end(struct aml *a)
 
 		aml_init(&sz);
 		aml_integer(&sz, a->len - start);
-		if (sz.err) {
+		if (!sz.err)
+			aml_insert(a, start, sz.buf, sz.len);
+		else
 			a->err = sz.err;
-			return;
-		}
-		aml_insert(a, start, sz.buf, sz.len);
 		aml_free(&sz);
+		if (a->err)
+			return;
 	}
 	body = a->len - start;
 	/* PkgLength counts itself: pick the smallest encoding that fits. */
@@ -273,6 +288,10 @@ void aml_res_irq(struct aml *a, unsigned int irq)
 	uint16_t mask = 1u << (irq & 15);
 	uint8_t d[3] = { 0x22, mask & 0xff, mask >> 8 };
 
+	if (irq > 15) {
+		a->err = -EINVAL;                 /* IRQNoFlags covers ISA IRQs 0-15 */
+		return;
+	}
 	aml_bytes(a, d, sizeof(d));
 }
 

@@ -52,15 +52,15 @@ static int x86_set_msrs(int fd, unsigned int id)
 		{ MSR_KERNEL_GS_BASE, 0 }, { MSR_SYSCALL_MASK, 0 }, { MSR_LSTAR, 0 },
 		{ MSR_IA32_TSC, 0 }, { MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
 	};
-	struct {
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[ARRAY_SIZE(init)];
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry) * ARRAY_SIZE(init)];
 	} msrs = { .hdr.nmsrs = ARRAY_SIZE(init) };
 	int ret;
 
 	for (size_t i = 0; i < ARRAY_SIZE(init); i++) {
-		msrs.e[i].index = init[i].index;
-		msrs.e[i].data = init[i].data;
+		msrs.hdr.entries[i].index = init[i].index;
+		msrs.hdr.entries[i].data = init[i].data;
 	}
 	ret = kvm_ioctl_val(fd, KVM_SET_MSRS, &msrs);
 	if (ret < 0)

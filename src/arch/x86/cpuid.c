@@ -93,7 +93,7 @@ int cpuid_build(const struct kvm_cpuid2 *supported, unsigned int apic_id,
 			have_1f = true;
 			continue;
 		case 0x80000008:
-			e.ecx = (e.ecx & ~0xf0ffu) | (ncpus - 1) | (ilog2_ceil(ncpus) << 12);
+			e.ecx = (e.ecx & ~0xf0ffu) | MIN(ncpus - 1, 255u) | (ilog2_ceil(ncpus) << 12);
 			break;
 		case 0x8000001e:
 			e.eax = apic_id;
