@@ -246,6 +246,91 @@ def guest_tests_kite(res, kite, elf, cases, only):
         check_case(res, name, case, status, out, secs, timed_out, case.get('kite_exit', 0))
 
 
+def read_until(fd, needle, count, timeout):
+    """Read from fd until `needle` was seen `count` times; returns (ok, text)."""
+    import select
+    buf = b''
+    end = time.monotonic() + timeout
+    while buf.count(needle) < count:
+        left = end - time.monotonic()
+        if left <= 0:
+            return False, buf.decode('utf-8', 'replace')
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            chunk = b''
+        if not chunk:
+            return False, buf.decode('utf-8', 'replace')
+        buf += chunk
+    return True, buf.decode('utf-8', 'replace')
+
+
+def runtime_tests_kite(res, kite, elf, only):
+    """Behaviour over a VM's lifetime: restart on reset, signals, the console escape."""
+    name = 'guest-kite/reset-restart-then-sigterm'
+    if not only or re.search(only, name):
+        t0 = time.monotonic()
+        p = subprocess.Popen([kite, 'run', '--kernel', elf, '--memory', '64M',
+                              '--on-reboot=restart', '--cmdline', 'test=reset'],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        ok, out = read_until(p.stdout.fileno(), b'KITE-RESET', 3, 30)
+        p.send_signal(signal.SIGTERM)
+        try:
+            rest, _ = p.communicate(timeout=10)
+            out += rest.decode('utf-8', 'replace')
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            ok = False
+            out += '\n(kite did not exit within 10 s of SIGTERM)'
+        if not ok:
+            res.fail(name, 'the guest did not boot 3 times with --on-reboot=restart', out)
+        elif p.returncode != 128 + signal.SIGTERM:
+            res.fail(name, f'exit status {p.returncode} after SIGTERM, expected 143', out)
+        elif 'received signal 15' not in out:
+            res.fail(name, 'no message about the signal', out)
+        else:
+            res.ok(name, time.monotonic() - t0)
+
+    name = 'guest-kite/console-ctrl-a-x'
+    if not only or re.search(only, name):
+        import pty
+        import termios
+        t0 = time.monotonic()
+        master, slave = pty.openpty()
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen([kite, 'run', '--kernel', elf, '--memory', '64M',
+                              '--on-reboot=restart', '--cmdline', 'test=reset'],
+                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        ok, out = read_until(master, b'KITE-RESET', 1, 30)
+        raw = termios.tcgetattr(slave)
+        os.write(master, b'\x01x')
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            ok = False
+            out += '\n(kite did not quit on Ctrl-A x)'
+        after = termios.tcgetattr(slave)
+        os.close(master)
+        os.close(slave)
+        if not ok:
+            res.fail(name, 'guest did not start or kite did not quit', out)
+        elif p.returncode != 0:
+            res.fail(name, f'exit status {p.returncode}, expected 0', out)
+        elif raw[3] & termios.ECHO or raw[3] & termios.ICANON:
+            res.fail(name, 'the terminal was not in raw mode while the guest ran', out)
+        elif after != before:
+            res.fail(name, 'the terminal settings were not restored', out)
+        else:
+            res.ok(name, time.monotonic() - t0)
+
+
 def guest_tests_qemu(res, elf, cases, base, only):
     qemu = shutil.which('qemu-system-x86_64')
     for case in cases:
@@ -312,6 +397,7 @@ def main():
                 res.skip('guest', '/dev/kvm is missing: guest tests need KVM')
             else:
                 guest_tests_kite(res, kite, elf, guest_cases.CASES, args.only)
+                runtime_tests_kite(res, kite, elf, args.only)
                 if args.no_qemu:
                     res.skip('guest-qemu', '--no-qemu given')
                 else:
