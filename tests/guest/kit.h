@@ -1,0 +1,287 @@
+/*
+ * kit.h - declarations of the kite guest test kit.
+ *
+ * Freestanding (no libc).  Each helper lives in its own small file and its
+ * functions are prefixed with the file's name (serial_*, acpi_*, madt_*, ...).
+ * Runs identity mapped at 1 MiB; see layout.h and kite-testguest.ld.
+ */
+#ifndef KIT_H
+#define KIT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int32_t s32;
+typedef int64_t s64;
+
+#define KIT_PACKED	__attribute__((packed))
+#define KIT_NORETURN	__attribute__((noreturn))
+#define KIT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define KIT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define KIB		((u64)1024)
+#define MIB		((u64)1024 * KIB)
+#define GIB		((u64)1024 * MIB)
+
+/* ---- string.c: the few libc functions the compiler may call ---------- */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+
+/* ---- fmt.c: printf-style formatting (%s %c %d %u %x %p, l/ll, width, 0) */
+typedef void (*fmt_sink_fn)(void *ctx, char c);
+void fmt_vformat(fmt_sink_fn sink, void *ctx, const char *fmt, va_list ap);
+int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int fmt_snprintf(char *buf, size_t size, const char *fmt, ...) KIT_PRINTF(3, 4);
+
+/* ---- serial.c: COM1 (0x3F8), polled ------------------------------------ */
+#define SERIAL_PORT	0x3F8
+void serial_init(void);
+void serial_putc(char c);
+void serial_puts(const char *s);
+void serial_vprintf(const char *fmt, va_list ap);
+void serial_printf(const char *fmt, ...) KIT_PRINTF(1, 2);
+
+/* ---- bootinfo.c: PVH struct hvm_start_info ----------------------------- */
+#define HVM_START_MAGIC	0x336ec578
+struct hvm_start_info {
+	u32 magic;
+	u32 version;
+	u32 flags;
+	u32 nr_modules;
+	u64 modlist_paddr;
+	u64 cmdline_paddr;
+	u64 rsdp_paddr;
+	u64 memmap_paddr;	/* version >= 1 */
+	u32 memmap_entries;	/* version >= 1 */
+	u32 reserved;
+};
+extern u32 bootinfo_paddr;	/* where EBX pointed */
+extern bool bootinfo_valid;	/* magic matched */
+extern u32 bootinfo_version;
+extern u64 bootinfo_rsdp;	/* rsdp_paddr (0: scan) */
+void bootinfo_init(u32 paddr);	/* also copies the cmdline */
+
+/* ---- cmdline.c: "test=NAME key=value ..." (copied out of low memory) --- */
+void cmdline_init(u64 paddr);
+const char *cmdline_get(void);
+/* Copies the value of key (up to the next space) into out; false if absent. */
+bool cmdline_value(const char *key, char *out, size_t out_size);
+bool cmdline_u64(const char *key, u64 *val);
+/* "256M", "3G", "4096K", "1048576" -> bytes */
+bool cmdline_parse_size(const char *s, u64 *bytes);
+
+/* ---- memmap.c: PVH memory map (copied) --------------------------------- */
+#define MEMMAP_RAM	1
+#define MEMMAP_MAX	128
+struct memmap_entry {
+	u64 addr;
+	u64 size;
+	u32 type;
+	u32 reserved;
+};
+extern struct memmap_entry memmap[MEMMAP_MAX];
+extern u32 memmap_count;
+void memmap_init(const struct hvm_start_info *si);
+bool memmap_is_ram(u64 addr, u64 size);	/* [addr, addr+size) inside one RAM entry */
+u64 memmap_ram_end(void);		/* highest end of any RAM entry */
+const char *memmap_type_name(u32 type);
+
+/* ---- cpu.h: inline port I/O, MSR, TSC, ... ----------------------------- */
+#include "cpu.h"
+
+/* ---- idt.c: exception/interrupt dispatch -------------------------------- */
+struct idt_frame {
+	u64 r15, r14, r13, r12, r11, r10, r9, r8;
+	u64 rdi, rsi, rbp, rbx, rdx, rcx, rax;
+	u64 vector, error;
+	u64 rip, cs, rflags, rsp, ss;	/* pushed by the CPU */
+};
+typedef void (*idt_handler_fn)(struct idt_frame *f);
+extern volatile u32 idt_count[256];	/* interrupts taken, per vector */
+extern volatile u32 idt_last_vector;
+void idt_set_handler(u8 vector, idt_handler_fn fn);
+void idt_dispatch(struct idt_frame *f);
+
+/* ---- user.c: run a function at CPL3 ------------------------------------- */
+typedef u64 (*user_fn)(u64 arg);
+/* Runs fn(arg) in ring 3 (interrupts disabled) and returns its result.
+ * On an exception at CPL3 returns (u64)-1 and sets user_fault_vector. */
+u64 run_user(user_fn fn, u64 arg);
+/* Same with interrupts enabled while in ring 3. */
+u64 run_user_irq(user_fn fn, u64 arg);
+extern volatile int user_fault_vector;	/* -1: none */
+extern volatile u64 user_fault_rip, user_fault_cr2, user_fault_error;
+
+/* ---- paging.c: map RAM above 4 GiB -------------------------------------- */
+/* Identity maps [4 GiB, end) with 2 MiB pages (U/S set). */
+bool paging_map_upto(u64 end);
+
+/* ---- acpi.c: RSDP, XSDT/RSDT, tables ------------------------------------ */
+struct acpi_rsdp {
+	char signature[8];
+	u8 checksum;
+	char oem_id[6];
+	u8 revision;
+	u32 rsdt_address;
+	u32 length;		/* revision >= 2 */
+	u64 xsdt_address;
+	u8 ext_checksum;
+	u8 reserved[3];
+} KIT_PACKED;
+struct acpi_header {
+	char signature[4];
+	u32 length;
+	u8 revision;
+	u8 checksum;
+	char oem_id[6];
+	char oem_table_id[8];
+	u32 oem_revision;
+	u32 creator_id;
+	u32 creator_revision;
+} KIT_PACKED;
+struct acpi_gas {
+	u8 space_id;		/* 0 system memory, 1 system I/O */
+	u8 bit_width;
+	u8 bit_offset;
+	u8 access_size;
+	u64 address;
+} KIT_PACKED;
+bool acpi_init(void);		/* finds RSDP + root table; cached */
+const struct acpi_rsdp *acpi_rsdp(void);
+const struct acpi_header *acpi_root(void);	/* XSDT or RSDT */
+bool acpi_root_is_xsdt(void);
+u32 acpi_table_count(void);
+const struct acpi_header *acpi_table(u32 index);
+const struct acpi_header *acpi_find(const char sig[4], u32 instance);
+u8 acpi_checksum(const void *p, u32 len);	/* byte sum, computed at CPL3 */
+bool acpi_table_valid(const struct acpi_header *h);	/* length + checksum */
+u64 acpi_gas_read(const struct acpi_gas *g);
+void acpi_gas_write(const struct acpi_gas *g, u64 value);
+
+/* ---- fadt.c: FADT fields ------------------------------------------------ */
+#define FADT_HW_REDUCED_ACPI	(1u << 20)
+const struct acpi_header *fadt_get(void);
+u32 fadt_flags(void);
+const struct acpi_header *fadt_dsdt(void);
+bool fadt_pm1_cnt(int which, struct acpi_gas *out);	/* which: 0 = a, 1 = b */
+bool fadt_sleep_control(struct acpi_gas *out);
+u8 fadt_century(void);		/* CMOS index of the century, 0 if none */
+u16 fadt_iapc_boot_arch(void);
+
+/* ---- dsdt.c: \_S5_ ------------------------------------------------------ */
+bool dsdt_s5(u8 *slp_typa, u8 *slp_typb);
+
+/* ---- madt.c: MADT ------------------------------------------------------- */
+#define MADT_MAX_IOAPIC	8
+#define MADT_MAX_ISO	32
+struct madt_info {
+	u64 lapic_addr;
+	u32 flags;
+	u32 ncpus;			/* enabled processors */
+	u32 cpu_apic_id[SMP_MAX_CPUS];
+	u8 cpu_is_x2apic[SMP_MAX_CPUS];
+	u32 ndisabled;			/* listed but not enabled */
+	u32 nioapic;
+	struct { u8 id; u32 addr; u32 gsi_base; } ioapic[MADT_MAX_IOAPIC];
+	u32 niso;
+	struct { u8 bus; u8 source; u32 gsi; u16 flags; } iso[MADT_MAX_ISO];
+};
+extern struct madt_info madt;
+bool madt_init(void);		/* parses the MADT once; false if absent */
+/* ISA IRQ -> GSI, polarity (true = active low), trigger (true = level) */
+void madt_isa_irq(u8 irq, u32 *gsi, bool *active_low, bool *level);
+
+/* ---- lapic.c: local APIC (xAPIC MMIO) ----------------------------------- */
+#define LAPIC_ID	0x020
+#define LAPIC_VER	0x030
+#define LAPIC_TPR	0x080
+#define LAPIC_EOI	0x0B0
+#define LAPIC_SVR	0x0F0
+#define LAPIC_ESR	0x280
+#define LAPIC_ICR_LO	0x300
+#define LAPIC_ICR_HI	0x310
+#define LAPIC_LVT_TIMER	0x320
+#define LAPIC_LVT_LINT0	0x350
+#define LAPIC_LVT_LINT1	0x360
+#define LAPIC_LVT_ERROR	0x370
+#define LAPIC_TIMER_ICR	0x380
+#define LAPIC_TIMER_CCR	0x390
+#define LAPIC_TIMER_DCR	0x3E0
+#define LAPIC_SPURIOUS_VECTOR 0xFF
+extern u64 lapic_base;
+u32 lapic_read(u32 reg);
+void lapic_write(u32 reg, u32 val);
+u32 lapic_id(void);
+void lapic_enable(void);
+bool lapic_x2apic_enable(void);	/* this CPU to x2APIC mode (MSR access) */
+void lapic_eoi(void);
+bool lapic_enabled(void);
+/* Sends an IPI (ICR low = icr_lo) to dest; waits for delivery (bounded). */
+bool lapic_send_ipi(u32 dest, u32 icr_lo);
+void lapic_timer_periodic(u8 vector, u32 divide_cfg, u32 initial_count);
+void lapic_timer_stop(void);
+
+/* ---- ioapic.c: I/O APIC -------------------------------------------------- */
+u32 ioapic_read(u32 base, u32 reg);
+void ioapic_write(u32 base, u32 reg, u32 val);
+/* Routes gsi to vector on APIC dest (physical); false if no IOAPIC has it. */
+bool ioapic_route(u32 gsi, u8 vector, u32 dest, bool active_low, bool level);
+void ioapic_mask(u32 gsi);
+
+/* ---- pic.c: legacy 8259 ------------------------------------------------- */
+void pic_mask_all(void);
+
+/* ---- smp.c: start APs ---------------------------------------------------- */
+extern volatile u32 smp_ap_next;		/* APs that entered long mode */
+extern volatile u32 smp_ap_count;		/* APs that reported */
+extern volatile u32 smp_ap_apic_id[SMP_MAX_AP];
+/* INIT-SIPI-SIPI to every APIC ID in ids[] (skips the BSP); waits until
+ * all have reported or timeout_us passed.  Returns the number reported. */
+u32 smp_start_aps(const u32 *ids, u32 n, u64 timeout_us);
+void smp_ap_main(u32 index);
+
+/* ---- pci.c: configuration space through 0xCF8/0xCFC --------------------- */
+u32 pci_cfg_read32(u8 bus, u8 dev, u8 fn, u8 off);
+void pci_cfg_write32(u8 bus, u8 dev, u8 fn, u8 off, u32 val);
+u16 pci_cfg_read16(u8 bus, u8 dev, u8 fn, u8 off);
+u8 pci_cfg_read8(u8 bus, u8 dev, u8 fn, u8 off);
+
+/* ---- rtc.c: CMOS RTC ----------------------------------------------------- */
+struct rtc_time { u32 year, month, day, hour, minute, second; u8 reg_b; };
+u8 rtc_cmos_read(u8 index);
+bool rtc_read(struct rtc_time *t);
+s64 rtc_to_unix(const struct rtc_time *t);
+
+/* ---- power.c: ACPI power-off, i8042 reset -------------------------------- */
+void power_off(void);		/* returns only if power-off failed */
+void power_reset_i8042(void);	/* returns only if the reset failed */
+
+/* ---- main.c: test dispatch, result protocol ------------------------------ */
+extern const char *kit_test_name;
+/* Formats a failure reason into a static buffer (for a test's return). */
+const char *kit_reason(const char *fmt, ...) KIT_PRINTF(1, 2);
+KIT_NORETURN void kit_fail_stop(const char *fmt, ...) KIT_PRINTF(1, 2);
+KIT_NORETURN void kit_halt(void);
+
+/* Every test returns NULL on success or the failure reason. */
+typedef const char *(*kit_test_fn)(void);
+#define KIT_TESTS(X) \
+	X(hello) X(memmap) X(acpi) X(smp) X(uart_irq) X(rtc) X(lapic_timer) \
+	X(cpl3) X(int3) X(poweroff) X(reset) X(triple_fault) X(demo)
+#define KIT_DECLARE_TEST(name) const char *test_##name(void);
+KIT_TESTS(KIT_DECLARE_TEST)
+
+#endif
