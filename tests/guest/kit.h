@@ -280,7 +280,8 @@ KIT_NORETURN void kit_halt(void);
 typedef const char *(*kit_test_fn)(void);
 #define KIT_TESTS(X) \
 	X(hello) X(memmap) X(acpi) X(smp) X(uart_irq) X(rtc) X(lapic_timer) \
-	X(cpl3) X(int3) X(poweroff) X(reset) X(triple_fault) X(demo)
+	X(cpl3) X(int3) X(poweroff) X(reset) X(triple_fault) X(demo) \
+	X(emufail)
 #define KIT_DECLARE_TEST(name) const char *test_##name(void);
 KIT_TESTS(KIT_DECLARE_TEST)
 
