@@ -22,6 +22,7 @@ static inline void irq_line_set(const struct irq_line *l, int level)
 enum machine_event {
 	MACHINE_POWEROFF,      /* ACPI S5 */
 	MACHINE_RESET,         /* i8042 / ACPI reset register */
+	MACHINE_PANIC,         /* the guest kernel panicked (pvpanic) */
 };
 
 struct machine_events {

@@ -26,26 +26,40 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_RESET = 3,
 	EXIT_TRIPLE_FAULT = 4,
+	EXIT_PANIC = 5,
 };
 
+/* The default guest's kernel command line (guest/README.md explains each flag). */
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+
 static const char usage_text[] =
-"Usage: kite run --kernel FILE [OPTIONS]\n"
+"Usage: kite run [--kernel FILE] [OPTIONS]\n"
 "       kite --help | --version\n"
 "\n"
 "kite is a KVM virtual machine monitor.  'kite run' boots a guest kernel on\n"
-"/dev/kvm with a 16550A serial console on stdin/stdout.\n"
+"/dev/kvm with a 16550A serial console on stdin/stdout.  Without --kernel it\n"
+"boots kite's default Linux guest (built by ./setup.sh into\n"
+"$KITE_CACHE/guest, default ~/.cache/kite/guest) to a shell.\n"
 "\n"
 "Options for 'kite run':\n"
-"  -k, --kernel FILE       guest kernel: an ELF image with a PVH entry note\n"
-"                          (Linux vmlinux built with CONFIG_PVH, or kite's test guest)\n"
-"  -i, --initrd FILE       initial ramdisk, handed to the kernel as PVH module 0\n"
-"  -a, --cmdline STRING    kernel command line (at most 64 KiB)\n"
+"  -k, --kernel FILE       guest kernel: a bzImage (64-bit boot protocol), or an\n"
+"                          ELF image with a PVH entry note (Linux vmlinux built\n"
+"                          with CONFIG_PVH, or kite's test guest)\n"
+"  -i, --initrd FILE       initial ramdisk\n"
+"  -a, --cmdline STRING    kernel command line (at most 64 KiB); default for the\n"
+"                          default guest: \"" DEFAULT_CMDLINE "\"\n"
 "  -m, --memory SIZE       guest RAM, e.g. 512M, 4G; a plain number is MiB\n"
 "                          (default 512M).  RAM beyond 3 GiB is placed above\n"
 "                          4 GiB, leaving a hole for devices below 4 GiB\n"
 "  -c, --cpus N            number of vCPUs, each on its own thread (default 1)\n"
 "      --on-reboot=ACTION  when the guest resets: 'exit' (status 3) or\n"
 "                          'restart' the VM (default)\n"
+"      --cpu-profile=NAME  'host': KVM's CPUID as it is (plus topology);\n"
+"                          'compat': work around hosts without VT-x (kvm-pvm):\n"
+"                          hide CX16, PCID and PV_SEND_IPI, add\n"
+"                          '" COMPAT_CMDLINE_FLAGS "'\n"
+"                          to the kernel command line, skip fwait at CPL0;\n"
+"                          'auto' (default): compat on kvm-pvm hosts, else host\n"
 "  -v, --verbose           say more (host quirks, ignored device accesses);\n"
 "                          twice for debug messages\n"
 "  -h, --help              show this help\n"
@@ -60,6 +74,7 @@ static const char usage_text[] =
 "  2  bad usage or input: options, kernel file, memory or vCPU count, /dev/kvm\n"
 "  3  the guest reset and --on-reboot=exit was given\n"
 "  4  the guest triple-faulted (vCPU registers are printed)\n"
+"  5  the guest kernel panicked (reported through pvpanic)\n"
 "  128+N  kite was stopped by signal N\n";
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -75,7 +90,7 @@ static void usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-enum { OPT_ON_REBOOT = 256 };
+enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE };
 
 static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 {
@@ -86,6 +101,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+		{ "cpu-profile", required_argument, NULL, OPT_CPU_PROFILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -115,6 +131,17 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			else
 				usage_error("--on-reboot must be 'exit' or 'restart', not '%s'", optarg);
 			break;
+		case OPT_CPU_PROFILE:
+			if (!strcmp(optarg, "host"))
+				cfg->cpu_profile = CPU_PROFILE_HOST;
+			else if (!strcmp(optarg, "compat"))
+				cfg->cpu_profile = CPU_PROFILE_COMPAT;
+			else if (!strcmp(optarg, "auto"))
+				cfg->cpu_profile = CPU_PROFILE_AUTO;
+			else
+				usage_error("--cpu-profile must be 'host', 'compat' or 'auto', not '%s'",
+					    optarg);
+			break;
 		case ':':
 			usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -125,8 +152,6 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARN);
 
-	if (!cfg->kernel)
-		usage_error("no kernel given: use --kernel FILE (a PVH ELF kernel)");
 	int ret = parse_size(memory, &v);
 
 	if (ret)
@@ -189,6 +214,7 @@ static int exit_status(enum vm_stop why, int signo)
 	case VM_STOP_POWEROFF: return EXIT_POWEROFF;
 	case VM_STOP_RESET: return EXIT_RESET;
 	case VM_STOP_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
+	case VM_STOP_PANIC: return EXIT_PANIC;
 	case VM_STOP_QUIT: return signo ? 128 + signo : EXIT_POWEROFF;
 	default: return EXIT_ERROR;
 	}
@@ -245,20 +271,90 @@ static int check_readable(const char *what, const char *path)
 	return -errno;
 }
 
+/* Where setup.sh puts the default guest: $KITE_CACHE/guest, else XDG/HOME cache. */
+static int default_guest_dir(char *buf, size_t len)
+{
+	const char *c = getenv("KITE_CACHE"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+	int n;
+
+	if (c && *c)
+		n = snprintf(buf, len, "%s/guest", c);
+	else if (x && *x)
+		n = snprintf(buf, len, "%s/kite/guest", x);
+	else if (h && *h)
+		n = snprintf(buf, len, "%s/.cache/kite/guest", h);
+	else
+		return -ENOENT;
+	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+/* No --kernel: the default guest, which ./setup.sh builds. */
+static void use_default_guest(struct vm_config *cfg, char *kernel, char *initrd, size_t len)
+{
+	char dir[4096];
+
+	if (default_guest_dir(dir, sizeof(dir)) ||
+	    snprintf(kernel, len, "%s/vmlinux", dir) >= (int)len ||
+	    snprintf(initrd, len, "%s/initramfs.cpio", dir) >= (int)len)
+		usage_error("no --kernel given, and no cache directory for the default guest: "
+			    "set KITE_CACHE or HOME");
+	if (access(kernel, R_OK) || access(initrd, R_OK)) {
+		pr_err("no --kernel given and the default guest is not built in %s: run ./setup.sh "
+		       "(or guest/build.sh), or pass --kernel FILE", dir);
+		exit(EXIT_USAGE);
+	}
+	cfg->kernel = kernel;
+	if (!cfg->initrd)
+		cfg->initrd = initrd;
+	if (!cfg->cmdline)
+		cfg->cmdline = DEFAULT_CMDLINE;
+}
+
+/* Is this a Linux kernel (a bzImage, or an ELF with the kernel's banner)? */
+static bool kernel_is_linux(const char *path)
+{
+	static const char banner[] = "Linux version ";
+	bool is_linux = false;
+	char buf[1 << 16];
+	size_t keep = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return false;
+	for (;;) {
+		size_t n = fread(buf + keep, 1, sizeof(buf) - keep, f);
+
+		if (!n)
+			break;
+		n += keep;
+		if ((n > 0x206 && !keep && !memcmp(buf + 0x202, "HdrS", 4)) ||
+		    memmem(buf, n, banner, sizeof(banner) - 1)) {
+			is_linux = true;
+			break;
+		}
+		keep = MIN(n, sizeof(banner) - 1);
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(f);
+	return is_linux;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg = {
 		.on_reboot = ON_REBOOT_RESTART,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
-		.cmdline = "",
 	};
+	char kernel[4096], initrd[4096], *cmdline = NULL;
 	struct kvm_sys kvm;
 	struct console con;
 	sigset_t set;
 	int sigfd, status, ret;
 
 	parse_run_args(argc, argv, &cfg);
+	if (!cfg.kernel)
+		use_default_guest(&cfg, kernel, initrd, sizeof(kernel));
 	/* User files first: a typo should not need /dev/kvm to be reported. */
 	if (check_readable("kernel", cfg.kernel) || (cfg.initrd && check_readable("initrd", cfg.initrd)))
 		return EXIT_USAGE;
@@ -273,6 +369,23 @@ static int cmd_run(int argc, char **argv)
 		pr_info("kvm-pvm host detected (no VT-x/AMD-V): guest code at CPL0 and in real mode "
 			"is emulated by the host (~3.5 M instructions/s), so guest kernels boot far "
 			"slower here than on hardware KVM");
+	if (cfg.cpu_profile == CPU_PROFILE_AUTO)
+		cfg.cpu_profile = kvm.pvm ? CPU_PROFILE_COMPAT : CPU_PROFILE_HOST;
+	pr_info("cpu profile: %s%s", cpu_profile_name(cfg.cpu_profile),
+		kvm.pvm ? " (kvm-pvm host)" : "");
+	if (cfg.cpu_profile == CPU_PROFILE_COMPAT) {
+		compat_describe();
+		if (asprintf(&cmdline, "%s%s" COMPAT_CMDLINE_FLAGS, cfg.cmdline ? cfg.cmdline : "",
+			     cfg.cmdline && *cfg.cmdline ? " " : "") < 0) {
+			pr_err("out of memory");
+			return EXIT_ERROR;
+		}
+		cfg.cmdline = cmdline;
+	}
+	if (kvm.pvm && kernel_is_linux(cfg.kernel))
+		fprintf(stderr, "kite: note: this host has no VT-x (kvm-pvm) and emulates guest kernel "
+			"code, so Linux takes about 15 s to boot here; on hardware KVM it takes "
+			"milliseconds\n");
 
 	signal(SIGPIPE, SIG_IGN);
 	ret = vcpu_install_kick_handler();
@@ -306,6 +419,7 @@ static int cmd_run(int argc, char **argv)
 	console_restore(&con);
 	close(sigfd);
 	kvm_sys_close(&kvm);
+	free(cmdline);
 	return status;
 }
 

@@ -45,7 +45,8 @@ int vcpu_create(struct vm *vm, unsigned int id, struct vcpu *vcpu)
 		pr_err("vCPU %u: mmap of kvm_run: %s", id, strerror(-ret));
 		goto out_close;
 	}
-	ret = x86_vcpu_init(vcpu->fd, vm->kvm, id, vm->nr_vcpus);
+	ret = x86_vcpu_init(vcpu->fd, vm->kvm, id, vm->nr_vcpus,
+			    vm->cfg->cpu_profile == CPU_PROFILE_COMPAT);
 	if (ret)
 		goto out_unmap;
 	return 0;
@@ -131,7 +132,8 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 			return false;
 		}
 	case KVM_EXIT_INTERNAL_ERROR:
-		if (!x86_handle_internal_error(vcpu->fd, vcpu->id, run, &vm->mem))
+		if (!x86_handle_internal_error(vcpu->fd, vcpu->id, run, &vm->mem,
+					       vm->cfg->cpu_profile == CPU_PROFILE_COMPAT))
 			return true;
 		vm_request_stop(vm, VM_STOP_ERROR);
 		return false;

@@ -14,6 +14,7 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
+#include "arch/x86/bzimage.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/platform.h"
 #include "log.h"
@@ -31,7 +32,13 @@ static int vm_set_irq(void *ctx, unsigned int gsi, int level)
 
 static void vm_machine_event(void *ctx, enum machine_event ev)
 {
-	vm_request_stop(ctx, ev == MACHINE_POWEROFF ? VM_STOP_POWEROFF : VM_STOP_RESET);
+	static const enum vm_stop stop[] = {
+		[MACHINE_POWEROFF] = VM_STOP_POWEROFF,
+		[MACHINE_RESET] = VM_STOP_RESET,
+		[MACHINE_PANIC] = VM_STOP_PANIC,
+	};
+
+	vm_request_stop(ctx, stop[ev]);
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop why)
@@ -132,6 +139,7 @@ static int vm_setup_devices(struct vm *vm)
 	ret = ret ?: rtc_init(&vm->rtc, NULL);
 	ret = ret ?: i8042_init(&vm->i8042, events);
 	ret = ret ?: pm_init(&vm->pm, (struct irq_line){ vm_set_irq, vm, SCI_IRQ }, events);
+	ret = ret ?: pvpanic_init(&vm->pvpanic, events);
 	if (ret)
 		return ret;
 	ret = bus_register(&vm->pio, COM1_BASE, 8, &serial_ops, &vm->serial, "com1");
@@ -139,6 +147,7 @@ static int vm_setup_devices(struct vm *vm)
 	ret = ret ?: bus_register(&vm->pio, I8042_DATA_PORT, 5, &i8042_ops, &vm->i8042, "i8042");
 	ret = ret ?: bus_register(&vm->pio, PM_BASE, PM_SIZE, &pm_ops, &vm->pm, "acpi-pm");
 	ret = ret ?: bus_register(&vm->pio, POST_PORT, 1, &null_ops, NULL, "post");
+	ret = ret ?: bus_register(&vm->pio, PVPANIC_PORT, 1, &pvpanic_ops, &vm->pvpanic, "pvpanic");
 	if (ret)
 		pr_err("cannot register platform devices: %s", strerror(-ret));
 	return ret;
@@ -176,56 +185,121 @@ static int map_file(const char *what, const char *path, const uint8_t **data, si
 	return 0;
 }
 
-static int vm_load_kernel(struct vm *vm)
+/* Place the initrd (if any) and copy it into guest RAM. */
+static int vm_load_initrd(struct vm *vm, gpa_t kernel_end, uint64_t limit, gpa_t *gpa,
+			  uint64_t *size)
 {
-	struct acpi_config acfg = { .ncpus = vm->nr_vcpus };
-	const uint8_t *img, *initrd = NULL;
-	size_t size, initrd_size = 0;
-	gpa_t entry, kend, initrd_gpa = 0, start_info;
-	uint8_t *acpi;
-	char err[256];
-	long alen;
+	const uint8_t *initrd;
+	size_t len;
 	int ret;
 
-	ret = map_file("kernel", vm->cfg->kernel, &img, &size);
+	*gpa = 0;
+	*size = 0;
+	if (!vm->cfg->initrd)
+		return 0;
+	ret = map_file("initrd", vm->cfg->initrd, &initrd, &len);
 	if (ret)
 		return -ENOEXEC;
+	ret = boot_initrd_addr_below(&vm->mem, len, kernel_end, limit, gpa);
+	if (!ret)
+		ret = mem_write(&vm->mem, *gpa, initrd, len);
+	munmap((void *)initrd, len);
+	if (ret) {
+		pr_err("initrd '%s' (%zu bytes) does not fit in guest RAM below %s: give the VM "
+		       "more --memory", vm->cfg->initrd, len,
+		       limit < MEM_HOLE_START ? "the kernel's initrd limit" : "3 GiB");
+		return -ENOEXEC;
+	}
+	*size = len;
+	return 0;
+}
+
+static int vm_boot_pvh(struct vm *vm, const uint8_t *img, size_t size)
+{
+	gpa_t entry, kend, initrd, start_info;
+	uint64_t initrd_size;
+	char err[256];
+	int ret;
+
 	ret = pvh_load_elf(&vm->mem, img, size, &entry, &kend, err, sizeof(err));
-	munmap((void *)img, size);
 	if (ret) {
 		pr_err("kernel '%s' %s", vm->cfg->kernel, err);
 		return -ENOEXEC;
 	}
-	if (vm->cfg->initrd) {
-		ret = map_file("initrd", vm->cfg->initrd, &initrd, &initrd_size);
-		if (ret)
-			return -ENOEXEC;
-		ret = boot_initrd_addr(&vm->mem, initrd_size, kend, &initrd_gpa);
-		if (!ret)
-			ret = mem_write(&vm->mem, initrd_gpa, initrd, initrd_size);
-		munmap((void *)initrd, initrd_size);
-		if (ret) {
-			pr_err("initrd '%s' (%zu bytes) does not fit in guest RAM below 3 GiB: "
-			       "give the VM more --memory", vm->cfg->initrd, initrd_size);
-			return -ENOEXEC;
-		}
+	ret = vm_load_initrd(vm, kend, UINT64_MAX, &initrd, &initrd_size);
+	if (ret)
+		return ret;
+	ret = pvh_write_start_info(&vm->mem, vm->cfg->cmdline, MEM_ACPI_START, initrd,
+				   initrd_size, &start_info);
+	if (ret == -E2BIG) {
+		pr_err("--cmdline is too long: 64 KiB at most");
+		return -ENOEXEC;
 	}
+	if (!ret)
+		ret = x86_vcpu_set_pvh_entry(vm->vcpus[0].fd, entry, start_info);
+	if (ret)
+		pr_err("cannot set up the PVH boot: %s", strerror(-ret));
+	return ret;
+}
+
+static int vm_boot_bzimage(struct vm *vm, const uint8_t *img, size_t size)
+{
+	struct bzimage_boot bz;
+	gpa_t initrd;
+	uint64_t initrd_size;
+	char err[256];
+	int ret;
+
+	ret = bzimage_load(&vm->mem, img, size, &bz, err, sizeof(err));
+	if (ret) {
+		pr_err("kernel '%s' %s", vm->cfg->kernel, err);
+		return -ENOEXEC;
+	}
+	ret = vm_load_initrd(vm, bz.kernel_end, bz.initrd_max, &initrd, &initrd_size);
+	if (ret)
+		return ret;
+	ret = bzimage_setup(&vm->mem, img, size, &bz, vm->cfg->cmdline, initrd, initrd_size,
+			    MEM_ACPI_START);
+	if (ret == -E2BIG) {
+		pr_err("--cmdline is longer than kernel '%s' accepts", vm->cfg->kernel);
+		return -ENOEXEC;
+	}
+	if (!ret)
+		ret = x86_vcpu_set_linux64_entry(vm->vcpus[0].fd, bz.entry, bz.zero_page,
+						 BZ_GDT_ADDR, BZ_PML4_ADDR);
+	if (ret)
+		pr_err("cannot set up the Linux boot: %s", strerror(-ret));
+	return ret;
+}
+
+static int vm_load_kernel(struct vm *vm)
+{
+	struct acpi_config acfg = { .ncpus = vm->nr_vcpus };
+	const uint8_t *img;
+	size_t size;
+	uint8_t *acpi;
+	long alen;
+	int ret;
+
 	acpi = mem_ptr(&vm->mem, MEM_ACPI_START, MEM_ACPI_END - MEM_ACPI_START);
 	alen = acpi ? acpi_build(acpi, MEM_ACPI_END - MEM_ACPI_START, MEM_ACPI_START, &acfg) : -EFAULT;
 	if (alen < 0) {
 		pr_err("cannot build ACPI tables: %s", strerror(-alen));
 		return alen;
 	}
-	ret = pvh_write_start_info(&vm->mem, vm->cfg->cmdline, MEM_ACPI_START, initrd_gpa,
-				   initrd_size, &start_info);
-	if (ret) {
-		pr_err("cannot write the boot information: %s", ret == -E2BIG ?
-		       "--cmdline is too long (64 KiB at most)" : strerror(-ret));
-		return -ENOEXEC;
-	}
-	ret = x86_vcpu_set_pvh_entry(vm->vcpus[0].fd, entry, start_info);
+	ret = map_file("kernel", vm->cfg->kernel, &img, &size);
 	if (ret)
-		pr_err("cannot set the boot vCPU's registers: %s", strerror(-ret));
+		return -ENOEXEC;
+	if (size >= 4 && !memcmp(img, "\177ELF", 4)) {
+		ret = vm_boot_pvh(vm, img, size);
+	} else if (bzimage_detect(img, size)) {
+		ret = vm_boot_bzimage(vm, img, size);
+	} else {
+		pr_err("kernel '%s' is not a kernel kite can boot: neither an ELF image with a "
+		       "PVH note (vmlinux, CONFIG_PVH=y) nor a bzImage", vm->cfg->kernel);
+		ret = -ENOEXEC;
+	}
+	munmap((void *)img, size);
 	return ret;
 }
 

@@ -9,9 +9,11 @@
 #include "bus.h"
 #include "evloop.h"
 #include "kvm.h"
+#include "arch/x86/compat.h"
 #include "memory.h"
 #include "hw/i8042.h"
 #include "hw/pm.h"
+#include "hw/pvpanic.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
 
@@ -24,6 +26,7 @@ struct vm_config {
 	const char *cmdline;
 	uint64_t mem_size;
 	unsigned int ncpus;
+	enum cpu_profile cpu_profile;   /* resolved: host or compat */
 	enum on_reboot on_reboot;
 	int console_in_fd;      /* guest console input; -1 for none */
 	int console_out_fd;     /* guest console output */
@@ -35,6 +38,7 @@ enum vm_stop {
 	VM_STOP_POWEROFF,       /* ACPI S5 */
 	VM_STOP_RESET,          /* guest asked to reboot */
 	VM_STOP_TRIPLE_FAULT,   /* KVM_EXIT_SHUTDOWN */
+	VM_STOP_PANIC,          /* the guest reported a panic (pvpanic) */
 	VM_STOP_QUIT,           /* console escape or a signal */
 	VM_STOP_ERROR,          /* emulation failure or internal error */
 };
@@ -54,6 +58,7 @@ struct vm {
 	struct rtc rtc;
 	struct i8042 i8042;
 	struct pm pm;
+	struct pvpanic pvpanic;
 
 	struct evloop *ev;           /* the VMM thread's loop */
 	int stop_efd;                /* vCPUs/devices -> VMM thread: a stop was requested */

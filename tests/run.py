@@ -126,10 +126,11 @@ def cli_tests(res, kite, guest_elf):
         k = guest_elf or '/nonexistent'
         cases = [
             ('missing-kernel', ['run', '--kernel', os.path.join(tmp, 'nope')], r'cannot (open|read) kernel'),
-            ('no-kernel-option', ['run'], r'no kernel given'),
+            ('no-kernel-no-default-guest', ['run'], r'default guest is not built'),
+            ('cpu-profile-bad', ['run', '--kernel', k, '--cpu-profile', 'fast'], r"--cpu-profile must be"),
             ('directory-kernel', ['run', '--kernel', tmp], r'not a regular file'),
             ('empty-kernel', ['run', '--kernel', empty], r'e.bin'),
-            ('garbage-kernel', ['run', '--kernel', garbage], r'not an ELF kernel'),
+            ('garbage-kernel', ['run', '--kernel', garbage], r'not a kernel kite can boot'),
             ('truncated-kernel', ['run', '--kernel', truncated], r'truncated'),
             ('tiny-kernel', ['run', '--kernel', tiny], r'too small|truncated'),
             ('memory-zero', ['run', '--kernel', k, '--memory', '0'], r'--memory must be more than 0'),
@@ -149,7 +150,8 @@ def cli_tests(res, kite, guest_elf):
         if os.geteuid() == 0 and shutil.which('setpriv'):
             nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
         for name, args, pattern in cases:
-            cli_case(res, f'cli/{name}', [kite] + args, pattern)
+            # An empty cache: 'kite run' alone must not find a default guest.
+            cli_case(res, f'cli/{name}', ['env', f'KITE_CACHE={tmp}/no-cache', kite] + args, pattern)
         if nobody and os.path.exists(unreadable):
             # An unreadable kernel: as root every file is readable, so drop to nobody.
             os.chmod(kite, os.stat(kite).st_mode | 0o005)

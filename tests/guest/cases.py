@@ -70,8 +70,11 @@ CASES = [
     # fwait at CPL0: on kvm-pvm hosts an emulation failure, which kite must
     # explain (instruction bytes, registers, hint) and exit 1; elsewhere it
     # just runs.
-    _case('emufail', 'test=emufail', kite_exit_on_pvm=1,
+    _case('emufail', 'test=emufail', kite_args=['--cpu-profile=host'], kite_exit_on_pvm=1,
           expect_on_pvm=['KITE-EMUFAIL', 'instruction bytes at RIP: 9b', 'rip=', 'hint:'],
           qemu_skip_on_pvm='fwait at CPL0 cannot be emulated by the host; QEMU stops '
                            'with a KVM internal error'),
+    # The compat profile skips fwait at CPL0: the guest carries on everywhere.
+    _case('emufail-compat', 'test=emufail', kite_args=['--cpu-profile=compat'],
+          qemu_skip='kite-only: tests kite\'s compat profile'),
 ]

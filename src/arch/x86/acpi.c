@@ -98,6 +98,16 @@ static void dsdt_body(struct aml *a)
 	aml_end(a);
 	aml_end(a);
 
+	/* pvpanic: Linux's pvpanic-mmio driver binds to QEMU0001 (I/O resource). */
+	aml_device(a, "PEVT");
+	aml_name_string(a, "_HID", "QEMU0001");
+	aml_name(a, "_CRS");
+	aml_buffer(a);
+	aml_res_io(a, PVPANIC_PORT, 1);
+	aml_res_end(a);
+	aml_end(a);
+	aml_end(a);
+
 	aml_end(a);          /* \_SB */
 
 	/* \_S5_: SLP_TYPa, SLP_TYPb, reserved, reserved. */

@@ -122,8 +122,17 @@ int pvh_load_elf(const struct guest_mem *gm, const uint8_t *img, size_t size,
 
 int boot_initrd_addr(const struct guest_mem *gm, uint64_t size, gpa_t kernel_end, gpa_t *addr)
 {
+	return boot_initrd_addr_below(gm, size, kernel_end, UINT64_MAX, addr);
+}
+
+int boot_initrd_addr_below(const struct guest_mem *gm, uint64_t size, gpa_t kernel_end,
+			   uint64_t limit, gpa_t *addr)
+{
 	uint64_t low_end = gm->regions[0].size;
 	gpa_t a;
+
+	if (limit < UINT64_MAX)
+		low_end = MIN(low_end, limit + 1);
 
 	if (size > low_end)
 		return -ENOMEM;

@@ -42,6 +42,9 @@ int pvh_load_elf(const struct guest_mem *gm, const uint8_t *img, size_t size,
 
 /* Where an initrd of `size` bytes goes: page-aligned, top of low RAM, above kernel_end. */
 int boot_initrd_addr(const struct guest_mem *gm, uint64_t size, gpa_t kernel_end, gpa_t *addr);
+/* The same, also ending at or below `limit` (the kernel's initrd_addr_max). */
+int boot_initrd_addr_below(const struct guest_mem *gm, uint64_t size, gpa_t kernel_end,
+			   uint64_t limit, gpa_t *addr);
 
 /* Write hvm_start_info, the memory map and the command line; returns its address. */
 int pvh_write_start_info(const struct guest_mem *gm, const char *cmdline, gpa_t rsdp,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/x86/compat.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/cpuid.h"
 #include "log.h"
@@ -27,7 +28,8 @@
 #define APIC_MODE_NMI    0x4
 #define APIC_MODE_EXTINT 0x7
 
-static int x86_set_cpuid(int fd, const struct kvm_sys *kvm, unsigned int apic_id, unsigned int ncpus)
+static int x86_set_cpuid(int fd, const struct kvm_sys *kvm, unsigned int apic_id, unsigned int ncpus,
+			 bool compat)
 {
 	unsigned int max = kvm->cpuid->nent + 8;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + max * sizeof(c->entries[0]));
@@ -36,6 +38,8 @@ static int x86_set_cpuid(int fd, const struct kvm_sys *kvm, unsigned int apic_id
 	if (!c)
 		return -ENOMEM;
 	ret = cpuid_build(kvm->cpuid, apic_id, ncpus, c, max);
+	if (!ret && compat)
+		compat_filter_cpuid(c);
 	if (!ret)
 		ret = kvm_ioctl_val(fd, KVM_SET_CPUID2, c);
 	if (ret < 0)
@@ -93,11 +97,12 @@ static int x86_set_lapic_lvts(int fd)
 	return kvm_ioctl(fd, KVM_SET_LAPIC, &lapic);
 }
 
-int x86_vcpu_init(int fd, const struct kvm_sys *kvm, unsigned int apic_id, unsigned int ncpus)
+int x86_vcpu_init(int fd, const struct kvm_sys *kvm, unsigned int apic_id, unsigned int ncpus,
+		  bool compat)
 {
 	int ret;
 
-	ret = x86_set_cpuid(fd, kvm, apic_id, ncpus);
+	ret = x86_set_cpuid(fd, kvm, apic_id, ncpus, compat);
 	if (ret)
 		return ret;
 	ret = x86_set_msrs(fd, apic_id);
@@ -141,6 +146,41 @@ int x86_vcpu_set_pvh_entry(int fd, gpa_t entry, gpa_t start_info)
 	sregs.cr0 = 0x11;          /* PE | ET */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
+	ret = kvm_ioctl(fd, KVM_SET_SREGS, &sregs);
+	if (ret)
+		return ret;
+	return kvm_ioctl(fd, KVM_SET_REGS, &regs);
+}
+
+int x86_vcpu_set_linux64_entry(int fd, gpa_t entry, gpa_t zero_page, gpa_t gdt, gpa_t pml4)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x18, .type = 0x3,
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment tr = {
+		.base = 0, .limit = 0x67, .selector = 0x20, .type = 0xb, .present = 1,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rflags = 0x2, .rip = entry, .rsi = zero_page };
+	int ret;
+
+	ret = kvm_ioctl(fd, KVM_GET_SREGS, &sregs);
+	if (ret)
+		return ret;
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.tr = tr;
+	sregs.gdt.base = gdt;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.cr3 = pml4;
+	sregs.cr4 = 0x20;                    /* PAE */
+	sregs.cr0 = 0x80050033;              /* PG | AM | WP | NE | ET | MP | PE */
+	sregs.efer = 0x500;                  /* LME | LMA */
 	ret = kvm_ioctl(fd, KVM_SET_SREGS, &sregs);
 	if (ret)
 		return ret;
@@ -253,6 +293,17 @@ static unsigned int fetch_insn(int fd, const struct guest_mem *mem, struct kvm_r
 	return n;
 }
 
+static int skip_insn(int fd, unsigned int len)
+{
+	struct kvm_regs r;
+	int ret = kvm_ioctl(fd, KVM_GET_REGS, &r);
+
+	if (ret)
+		return ret;
+	r.rip += len;
+	return kvm_ioctl(fd, KVM_SET_REGS, &r);
+}
+
 static int inject_bp(int fd)
 {
 	struct kvm_regs r;
@@ -278,7 +329,7 @@ static int inject_bp(int fd)
 }
 
 int x86_handle_internal_error(int fd, unsigned int id, struct kvm_run *run,
-			      const struct guest_mem *mem)
+			      const struct guest_mem *mem, bool compat)
 {
 	uint8_t insn[15];
 	unsigned int n = 0;
@@ -293,6 +344,9 @@ int x86_handle_internal_error(int fd, unsigned int id, struct kvm_run *run,
 				return 0;
 			pr_err("vCPU %u: could not deliver #BP for int3: %s", id, strerror(-ret));
 		}
+		/* fwait waits for pending x87 exceptions; kite's guests have none. */
+		if (n >= 1 && insn[0] == 0x9b && compat && !skip_insn(fd, 1))
+			return 0;
 	}
 	for (unsigned int i = 0; i < n; i++)
 		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", insn[i]);

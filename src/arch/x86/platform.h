@@ -10,6 +10,7 @@
 #define I8042_RESET_CMD  0xfe
 #define RTC_BASE         0x70
 #define POST_PORT        0x80
+#define PVPANIC_PORT     0x505    /* QEMU-compatible ISA pvpanic, ACPI "QEMU0001" */
 
 #define PM_BASE          0x600    /* ACPI PM1a event (4), control (2), timer (4) */
 #define PM1_EVT_LEN      4
