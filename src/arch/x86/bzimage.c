@@ -71,15 +71,37 @@ int bzimage_load(const struct guest_mem *gm, const uint8_t *img, size_t size,
 		return fail(err, errlen, "is truncated: the header says %llu bytes of kernel, the file "
 			    "has %llu", (unsigned long long)rd32(img, 0x1f4) * 16,
 			    (unsigned long long)payload);
-	init_size = MAX((uint64_t)rd32(img, BP_INIT_SIZE), payload);
-	dst = mem_ptr(gm, BZ_LOAD_ADDR, init_size);
-	if (!dst)
-		return fail(err, errlen, "needs %llu MiB of RAM above 1 MiB to decompress: give the "
-			    "VM more --memory", (unsigned long long)(init_size >> 20) + 1);
+	/*
+	 * init_size counts from where the kernel runs, not where it is loaded:
+	 * the decompressor moves it to pref_address (non-relocatable) or to the
+	 * load address aligned up to kernel_alignment, at least LOAD_PHYSICAL_ADDR
+	 * (= pref_address) when relocatable.
+	 */
+	init_size = rd32(img, BP_INIT_SIZE);
+	uint64_t pref = 0, align = rd32(img, 0x230);
+	uint64_t start, end;
+
+	memcpy(&pref, img + 0x258, 8);
+	if (img[0x234]) {
+		if (!align || (align & (align - 1)) || align > GiB)
+			return fail(err, errlen, "has a bad kernel_alignment 0x%llx",
+				    (unsigned long long)align);
+		start = ALIGN_UP(MAX(BZ_LOAD_ADDR, pref), align);
+	} else {
+		start = pref ? pref : BZ_LOAD_ADDR;
+	}
+	if (start > MEM_4G || init_size > MEM_4G)
+		return fail(err, errlen, "wants to run at 0x%llx with %llu bytes: not supported",
+			    (unsigned long long)start, (unsigned long long)init_size);
+	end = MAX(BZ_LOAD_ADDR + payload, start + init_size);
+	if (!mem_is_ram(gm, BZ_LOAD_ADDR, end - BZ_LOAD_ADDR) ||
+	    !(dst = mem_ptr(gm, BZ_LOAD_ADDR, payload)))
+		return fail(err, errlen, "needs RAM up to %llu MiB to decompress and run: give the "
+			    "VM more --memory", (unsigned long long)(end >> 20) + 1);
 	memcpy(dst, img + setup_size, payload);
 	out->entry = BZ_LOAD_ADDR + BZ_ENTRY64_OFFSET;
 	out->zero_page = BZ_ZERO_PAGE;
-	out->kernel_end = BZ_LOAD_ADDR + init_size;
+	out->kernel_end = end;
 	out->initrd_max = rd32(img, BP_INITRD_ADDR_MAX);
 	return 0;
 }
@@ -126,7 +148,8 @@ int bzimage_setup(const struct guest_mem *gm, const uint8_t *img, size_t size,
 		return -EFAULT;
 	if (cl > cmdline_size || cl + 1 > MEM_CMDLINE_MAX)
 		return -E2BIG;
-	if (initrd_size && (initrd + initrd_size - 1 > bz->initrd_max || initrd > UINT32_MAX))
+	if (initrd_size && (initrd > bz->initrd_max || initrd > UINT32_MAX ||
+			    initrd_size > (uint64_t)bz->initrd_max + 1 - initrd))
 		return -ERANGE;
 	memset(bp, 0, 4096);
 	hdr_end = MIN(hdr_end, (size_t)BP_E820_TABLE);
