@@ -48,6 +48,10 @@ static const char usage_text[] =
 "  -i, --initrd FILE       initial ramdisk\n"
 "  -a, --cmdline STRING    kernel command line (at most 64 KiB); default for the\n"
 "                          default guest: \"" DEFAULT_CMDLINE "\"\n"
+"  -e, --cmdline-extra STRING  appended to the kernel command line (after the\n"
+"                          default one or --cmdline), e.g. for the default\n"
+"                          guest: kite.cmd=\"uname -a\" runs a command and powers\n"
+"                          off, printing \"KITE-EXIT <status>\"\n"
 "  -m, --memory SIZE       guest RAM, e.g. 512M, 4G; a plain number is MiB\n"
 "                          (default 512M).  RAM beyond 3 GiB is placed above\n"
 "                          4 GiB, leaving a hole for devices below 4 GiB\n"
@@ -92,12 +96,15 @@ static void usage_error(const char *fmt, ...)
 
 enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE };
 
+static const char *cmdline_extra;
+
 static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' },
+		{ "cmdline-extra", required_argument, NULL, 'e' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
@@ -112,11 +119,12 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":k:i:a:m:c:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:i:a:e:m:c:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
 		case 'a': cfg->cmdline = optarg; break;
+		case 'e': cmdline_extra = optarg; break;
 		case 'm': memory = optarg; break;
 		case 'c': cpus = optarg; break;
 		case 'v': verbose++; break;
@@ -373,15 +381,17 @@ static int cmd_run(int argc, char **argv)
 		cfg.cpu_profile = kvm.pvm ? CPU_PROFILE_COMPAT : CPU_PROFILE_HOST;
 	pr_info("cpu profile: %s%s", cpu_profile_name(cfg.cpu_profile),
 		kvm.pvm ? " (kvm-pvm host)" : "");
-	if (cfg.cpu_profile == CPU_PROFILE_COMPAT) {
+	if (cfg.cpu_profile == CPU_PROFILE_COMPAT)
 		compat_describe();
-		if (asprintf(&cmdline, "%s%s" COMPAT_CMDLINE_FLAGS, cfg.cmdline ? cfg.cmdline : "",
-			     cfg.cmdline && *cfg.cmdline ? " " : "") < 0) {
-			pr_err("out of memory");
-			return EXIT_ERROR;
-		}
-		cfg.cmdline = cmdline;
+	/* The command line: default or --cmdline, the compat flags, --cmdline-extra. */
+	if (asprintf(&cmdline, "%s %s %s", cfg.cmdline ? cfg.cmdline : "",
+		     cfg.cpu_profile == CPU_PROFILE_COMPAT ? COMPAT_CMDLINE_FLAGS : "",
+		     cmdline_extra ? cmdline_extra : "") < 0) {
+		pr_err("out of memory");
+		return EXIT_ERROR;
 	}
+	cfg.cmdline = str_squeeze_spaces(cmdline);
+	pr_info("kernel command line: %s", cfg.cmdline);
 	if (kvm.pvm && kernel_is_linux(cfg.kernel))
 		fprintf(stderr, "kite: note: this host has no VT-x (kvm-pvm) and emulates guest kernel "
 			"code, so Linux takes about 15 s to boot here; on hardware KVM it takes "

@@ -83,6 +83,27 @@ const char *fmt_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+char *str_squeeze_spaces(char *s)
+{
+	char *r = s, *w = s;
+	bool quoted = false, blank = false;
+
+	for (; *r; r++) {
+		if (*r == '"')
+			quoted = !quoted;
+		if (*r == ' ' && !quoted) {
+			blank = w != s;
+			continue;
+		}
+		if (blank)
+			*w++ = ' ';
+		blank = false;
+		*w++ = *r;
+	}
+	*w = '\0';
+	return s;
+}
+
 long read_file(const char *path, void *buf, size_t max)
 {
 	size_t got = 0;

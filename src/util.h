@@ -27,6 +27,9 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Format a byte count for messages ("512 MiB", "6 GiB", "4 KiB", "1000 bytes"). */
 const char *fmt_size(uint64_t bytes, char *buf, size_t len);
 
+/* Trim leading/trailing blanks and collapse runs of blanks outside double quotes, in place. */
+char *str_squeeze_spaces(char *s);
+
 /* Read a whole small file (at most max bytes). Returns length or -errno. */
 long read_file(const char *path, void *buf, size_t max);
 

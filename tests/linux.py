@@ -121,8 +121,7 @@ def default_guest_tests(res, kite, only):
         if not want(n):
             continue
         cmd = 'echo NPROC=$(nproc); grep MemTotal /proc/meminfo; uname -r; exit 7'
-        st, out, secs, to = boot(kite, base + ['--cpus', str(cpus), '--cmdline',
-                                               f'{DEFAULT_CMDLINE} {run_arg(cmd)}'])
+        st, out, secs, to = boot(kite, base + ['--cpus', str(cpus), '-e', run_arg(cmd)])
         m = re.search(r'MemTotal:\s+(\d+) kB', out)
         if not to and m and not (200 * 1024 <= int(m.group(1)) <= 256 * 1024):
             res.fail(n, f'MemTotal {m.group(1)} kB for --memory 256M', out)
@@ -137,18 +136,16 @@ def default_guest_tests(res, kite, only):
         check(res, 'linux/shell-poweroff', st, out, secs, to, 0, [r'KITE-INIT-READY', r'TYPED-42'])
 
     if want('linux/reboot-exit'):
-        st, out, secs, to = boot(kite, base + ['--on-reboot=exit', '--cmdline',
-                                               f'{DEFAULT_CMDLINE} {run_arg("reboot -f")}'])
+        st, out, secs, to = boot(kite, base + ['--on-reboot=exit', '-e', run_arg('reboot -f')])
         check(res, 'linux/reboot-exit', st, out, secs, to, 3, [r'KITE-INIT'])
 
     if want('linux/panic-sysrq'):
-        st, out, secs, to = boot(kite, base + ['--cmdline', f'{DEFAULT_CMDLINE} '
-                                               + run_arg('echo c > /proc/sysrq-trigger')])
+        st, out, secs, to = boot(kite, base + ['-e', run_arg('echo c > /proc/sysrq-trigger')])
         check(res, 'linux/panic-sysrq', st, out, secs, to, 5, [r'Kernel panic', r'guest kernel panicked'])
 
     if want('linux/panic-init-exits'):
         # init exiting panics the kernel: rdinit=/bin/false is an init that exits at once.
-        st, out, secs, to = boot(kite, base + ['--cmdline', f'{DEFAULT_CMDLINE} rdinit=/bin/false'])
+        st, out, secs, to = boot(kite, base + ['-e', 'rdinit=/bin/false'])
         check(res, 'linux/panic-init-exits', st, out, secs, to, 5,
               [r'Attempted to kill init', r'guest kernel panicked'])
 
@@ -171,7 +168,6 @@ def stock_kernel_tests(res, kite, only):
     cmd = 'echo NPROC=$(nproc); grep MemTotal /proc/meminfo; exit 7'
     for cpus in (1, 2):
         st, out, secs, to = boot(kite, ['--kernel', k, '--initrd', i, '--memory', '512M',
-                                        '--cpus', str(cpus), '--cmdline',
-                                        f'{DEFAULT_CMDLINE} {run_arg(cmd)}'], timeout=60)
+                                        '--cpus', str(cpus), '-e', run_arg(cmd)], timeout=60)
         check(res, f'{name}-cpus{cpus}', st, out, secs, to, 0,
               [r'KITE-INIT', rf'^NPROC={cpus}\s*$', r'^KITE-EXIT 7\s*$'])

@@ -190,9 +190,24 @@ static void test_ilog2_ceil(void **state)
 	}
 }
 
+static void test_squeeze_spaces(void **state)
+{
+	char a[] = "  console=ttyS0   quiet  ";
+	char b[] = "a  kite.cmd=\"x  y\"   b";
+	char c[] = "   ";
+	char d[] = "";
+
+	(void)state;
+	assert_string_equal(str_squeeze_spaces(a), "console=ttyS0 quiet");
+	assert_string_equal(str_squeeze_spaces(b), "a kite.cmd=\"x  y\" b");
+	assert_string_equal(str_squeeze_spaces(c), "");
+	assert_string_equal(str_squeeze_spaces(d), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_squeeze_spaces),
 		cmocka_unit_test(test_parse_size_units),
 		cmocka_unit_test(test_parse_size_plain_is_mib),
 		cmocka_unit_test(test_parse_size_garbage),
