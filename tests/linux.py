@@ -168,6 +168,7 @@ def stock_kernel_tests(res, kite, only):
     cmd = 'echo NPROC=$(nproc); grep MemTotal /proc/meminfo; exit 7'
     for cpus in (1, 2):
         st, out, secs, to = boot(kite, ['--kernel', k, '--initrd', i, '--memory', '512M',
+                                        '--cmdline', DEFAULT_CMDLINE,
                                         '--cpus', str(cpus), '-e', run_arg(cmd)], timeout=60)
         check(res, f'{name}-cpus{cpus}', st, out, secs, to, 0,
               [r'KITE-INIT', rf'^NPROC={cpus}\s*$', r'^KITE-EXIT 7\s*$'])

@@ -366,6 +366,7 @@ def main():
                     help='AddressSanitizer+UBSan build of the unit tests (used if present)')
     ap.add_argument('--only', help='run only tests whose name matches this regex')
     ap.add_argument('--no-qemu', action='store_true', help='skip the QEMU cross-check')
+    ap.add_argument('--no-linux', action='store_true', help='skip the Linux guest tests')
     ap.add_argument('-v', '--verbose', action='store_true')
     args = ap.parse_args()
 
@@ -407,6 +408,10 @@ def main():
                     res.skip('guest-qemu', '--no-qemu given')
                 else:
                     guest_tests_qemu(res, elf, guest_cases.CASES, guest_cases.QEMU_BASE, args.only)
+        if os.path.exists('/dev/kvm') and not args.no_linux:
+            import linux
+            linux.default_guest_tests(res, kite, args.only)
+            linux.stock_kernel_tests(res, kite, args.only)
 
     print(f'\n# {time.monotonic() - t0:.1f}s; failed: {", ".join(res.failures) or "none"}')
     print(f'{res.passed} passed, {res.failed} failed, {res.skipped} skipped')
