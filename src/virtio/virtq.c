@@ -406,7 +406,7 @@ void virtq_set_notify(struct virtq *vq, bool enable)
 	if (!vq->s.ready || vq->broken)
 		return;
 	if (vq->s.event_idx) {
-		uint16_t *avail_event = (uint16_t *)&vq->used->ring[vq->s.size];
+		uint16_t *avail_event = (uint16_t *)(vq->used->ring + vq->s.size);
 
 		if (enable)
 			__atomic_store_n(avail_event, htole16(vq->s.next_avail),
