@@ -101,6 +101,34 @@ def unit_tests(res, build, label, timeout=300):
             res.fail(f'{label}/{exe}', 'printed no test results', out)
 
 
+# ---------------------------------------------------------------- fuzzing
+
+def fuzz_tests(res, fuzz_build, seconds):
+    d = os.path.join(fuzz_build, 'fuzz')
+    targets = sorted(f for f in os.listdir(d) if f.endswith('_fuzz')
+                     and os.access(os.path.join(d, f), os.X_OK)) if os.path.isdir(d) else []
+    if not targets:
+        res.skip('fuzz', f'no fuzz build at {fuzz_build} (./setup.sh --fuzz makes one)')
+        return
+    for t in targets:
+        corpus = tempfile.mkdtemp(prefix=f'kite-{t}-')
+        try:
+            seeds = os.path.join(ROOT, 'fuzz', 'make_seeds.py')
+            if t == 'virtq_fuzz' and os.path.exists(seeds):
+                subprocess.run([sys.executable, seeds, corpus], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            status, out, secs, timed_out = run(
+                [os.path.join(d, t), f'-max_total_time={seconds}', '-print_final_stats=1',
+                 corpus], seconds + 60)
+            m = re.search(r'stat::number_of_executed_units:\s*(\d+)', out)
+            if timed_out or status != 0:
+                res.fail(f'fuzz/{t}', f'exit status {status}' + (' (timed out)' if timed_out else ''), out)
+            else:
+                res.ok(f'fuzz/{t}', secs, f' {m.group(1) if m else "?"} executions, no crash')
+        finally:
+            shutil.rmtree(corpus, ignore_errors=True)
+
+
 # ---------------------------------------------------- command-line checks
 
 def cli_tests(res, kite, guest_elf):
@@ -365,6 +393,10 @@ def main():
     ap.add_argument('--asan-build', default=os.path.join(ROOT, 'build-asan'),
                     help='AddressSanitizer+UBSan build of the unit tests (used if present)')
     ap.add_argument('--only', help='run only tests whose name matches this regex')
+    ap.add_argument('--fuzz-build', default=os.path.join(ROOT, 'build-fuzz'),
+                    help='libFuzzer build (used if present)')
+    ap.add_argument('--fuzz-seconds', type=int, default=int(os.environ.get('KITE_FUZZ_SECONDS', '30')),
+                    help='seconds per fuzz target (default 30, or $KITE_FUZZ_SECONDS)')
     ap.add_argument('--no-qemu', action='store_true', help='skip the QEMU cross-check')
     ap.add_argument('--no-linux', action='store_true', help='skip the Linux guest tests')
     ap.add_argument('-v', '--verbose', action='store_true')
@@ -386,6 +418,8 @@ def main():
         else:
             res.skip('unit-asan', f'no sanitizer build at {args.asan_build} '
                      '(setup.sh --asan or .ci/run makes one)')
+    if want('fuzz/'):
+        fuzz_tests(res, args.fuzz_build, args.fuzz_seconds)
     if not os.access(kite, os.X_OK):
         res.fail('build', f'{kite} is missing: run ./setup.sh first')
     else:
