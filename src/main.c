@@ -420,6 +420,11 @@ static int cmd_run(int argc, char **argv)
 	console_setup_terminal(&con, cfg.console_in_fd);
 	for (;;) {
 		ret = run_once(&cfg, &kvm, &con, sigfd, &status);
+		/* Ctrl-A x typed while the guest was resetting still quits. */
+		if (con.quit_requested) {
+			status = EXIT_POWEROFF;
+			break;
+		}
 		if (ret == VM_STOP_RESET && cfg.on_reboot == ON_REBOOT_RESTART) {
 			pr_info("restarting the VM (--on-reboot=restart)");
 			continue;
