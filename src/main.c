@@ -394,7 +394,7 @@ static int cmd_run(int argc, char **argv)
 	pr_info("kernel command line: %s", cfg.cmdline);
 	if (kvm.pvm && kernel_is_linux(cfg.kernel))
 		fprintf(stderr, "kite: note: this host has no VT-x (kvm-pvm) and emulates guest kernel "
-			"code, so Linux takes about 15 s to boot here; on hardware KVM it takes "
+			"code, so Linux takes about 20 s to boot here; on hardware KVM it takes "
 			"milliseconds\n");
 
 	signal(SIGPIPE, SIG_IGN);
