@@ -64,6 +64,11 @@ static const char usage_text[] =
 "                          '" COMPAT_CMDLINE_FLAGS "'\n"
 "                          to the kernel command line, skip fwait at CPL0;\n"
 "                          'auto' (default): compat on kvm-pvm hosts, else host\n"
+"\n"
+"Devices (virtio over PCI; the guest finds them by PCI enumeration):\n"
+"      --rng               a virtio-rng device fed from the host's getrandom(2)\n"
+"                          (Linux: /dev/hwrng)\n"
+"\n"
 "  -v, --verbose           say more (host quirks, ignored device accesses);\n"
 "                          twice for debug messages\n"
 "  -h, --help              show this help\n"
@@ -94,7 +99,7 @@ static void usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE };
+enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE, OPT_RNG };
 
 static const char *cmdline_extra;
 
@@ -109,6 +114,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 		{ "cpu-profile", required_argument, NULL, OPT_CPU_PROFILE },
+		{ "rng", no_argument, NULL, OPT_RNG },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -131,6 +137,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
+		case OPT_RNG: cfg->rng = true; break;
 		case OPT_ON_REBOOT:
 			if (!strcmp(optarg, "exit"))
 				cfg->on_reboot = ON_REBOOT_EXIT;

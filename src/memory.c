@@ -112,9 +112,21 @@ int mem_read(const struct guest_mem *gm, gpa_t gpa, void *dst, uint64_t len)
 	return 0;
 }
 
+int mem_reserve(struct guest_mem *gm, gpa_t gpa, uint64_t size)
+{
+	if (gm->nr_reserved == MEM_MAX_RESERVED)
+		return -ENOSPC;
+	if (!size || gpa + size < gpa || mem_ptr(gm, gpa, 1) || mem_ptr(gm, gpa + size - 1, 1))
+		return -EINVAL;
+	gm->reserved[gm->nr_reserved].gpa = gpa;
+	gm->reserved[gm->nr_reserved].size = size;
+	gm->nr_reserved++;
+	return 0;
+}
+
 unsigned int mem_e820(const struct guest_mem *gm, struct e820_entry *out, unsigned int max)
 {
-	struct e820_entry tmp[MEM_MAX_REGIONS + 2];
+	struct e820_entry tmp[MEM_E820_MAX];
 	unsigned int n = 0, i;
 
 	for (i = 0; i < gm->nr; i++) {
@@ -131,6 +143,18 @@ unsigned int mem_e820(const struct guest_mem *gm, struct e820_entry *out, unsign
 		} else {
 			tmp[n++] = (struct e820_entry){ r->gpa, r->size, E820_RAM };
 		}
+	}
+	for (i = 0; i < gm->nr_reserved; i++)
+		tmp[n++] = (struct e820_entry){ gm->reserved[i].gpa, gm->reserved[i].size,
+						E820_RESERVED };
+	/* Sorted by address (insertion sort: a handful of entries). */
+	for (i = 1; i < n; i++) {
+		struct e820_entry e = tmp[i];
+		unsigned int j = i;
+
+		for (; j > 0 && tmp[j - 1].addr > e.addr; j--)
+			tmp[j] = tmp[j - 1];
+		tmp[j] = e;
 	}
 	for (i = 0; i < n && i < max; i++)
 		out[i] = tmp[i];

@@ -35,9 +35,16 @@ struct mem_region {
 	uint8_t *hva;      /* host mapping; NULL until allocated */
 };
 
+#define MEM_MAX_RESERVED 4
+/* Most entries mem_e820() returns. */
+#define MEM_E820_MAX     (MEM_MAX_REGIONS + 2 + MEM_MAX_RESERVED)
+
 struct guest_mem {
 	struct mem_region regions[MEM_MAX_REGIONS];
 	unsigned int nr;
+	/* Non-RAM ranges the firmware map reports as reserved (e.g. PCI ECAM). */
+	struct { gpa_t gpa; uint64_t size; } reserved[MEM_MAX_RESERVED];
+	unsigned int nr_reserved;
 	uint64_t total;      /* RAM bytes */
 	void *map;           /* the one host mapping all regions live in */
 	uint64_t map_size;
@@ -72,7 +79,10 @@ int mem_read(const struct guest_mem *gm, gpa_t gpa, void *dst, uint64_t len);
 /* Is [gpa, gpa + len) entirely guest RAM (possibly spanning regions)? */
 bool mem_is_ram(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
 
-/* The firmware memory map (e820) for the layout.  Returns the entry count. */
+/* Report [gpa, gpa + size) (outside RAM) as reserved in the e820 map. */
+int mem_reserve(struct guest_mem *gm, gpa_t gpa, uint64_t size);
+
+/* The firmware memory map (e820) for the layout, sorted.  Returns the entry count. */
 unsigned int mem_e820(const struct guest_mem *gm, struct e820_entry *out, unsigned int max);
 
 /* Highest supported guest RAM size (keeps everything below 2^46). */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "util.h"
 #include "vcpu.h"
+#include "virtio/rng.h"
 #include "vm.h"
 
 static int vm_set_irq(void *ctx, unsigned int gsi, int level)
@@ -153,6 +154,78 @@ static int vm_setup_devices(struct vm *vm)
 	return ret;
 }
 
+/* Wrap a created device in virtio-pci and plug it in. */
+static int vm_add_virtio(struct vm *vm, struct virtio_dev *vd)
+{
+	struct vm_virtio *v = &vm->virtio[vm->nr_virtio];
+	struct msi_router router = { irq_routes_msi, irq_routes_release, &vm->irq };
+	struct ioeventfd_ops ioev = { irq_routes_ioeventfd, &vm->irq };
+	int ret;
+
+	v->vd = vd;
+	vm->nr_virtio++;
+	ret = virtio_pci_init(&v->vp, vd, &vm->io.ev, router, ioev);
+	v->transport = true;
+	ret = ret ?: pci_host_add(&vm->pci, &v->vp.pci);
+	if (ret)
+		pr_err("%s: cannot attach it to PCI: %s", vd->name, strerror(-ret));
+	return ret;
+}
+
+static int vm_setup_pci(struct vm *vm)
+{
+	struct virtio_env env = { &vm->mem, &vm->io.ev, vm->cfg->ncpus };
+	struct irq_line intx = { vm_set_irq, vm, 0 };
+	uint64_t ram_end = MEM_4G;
+	struct virtio_dev *vd;
+	int ret;
+
+	_Static_assert(PCI_INTX_GSI_BASE == PCI_INTX_GSI_BASE_X86, "one INTx GSI base");
+	for (unsigned int i = 0; i < vm->mem.nr; i++)
+		ram_end = MAX(ram_end, vm->mem.regions[i].gpa + vm->mem.regions[i].size);
+	vm->virtio = calloc(VM_MAX_VIRTIO, sizeof(*vm->virtio));
+	if (!vm->virtio)
+		return -ENOMEM;
+	ret = irq_routes_init(&vm->irq, vm->fd, vm->kvm->fd);
+	ret = ret ?: iothread_init(&vm->io, "kite-io");
+	ret = ret ?: pci_host_init(&vm->pci, &vm->pio, &vm->mmio, ram_end, intx);
+	ret = ret ?: mem_reserve(&vm->mem, PCI_ECAM_BASE, PCI_ECAM_SIZE);
+	if (ret) {
+		pr_err("cannot set up PCI: %s", strerror(-ret));
+		return ret;
+	}
+	if (vm->cfg->rng) {
+		ret = virtio_rng_create(&vd, &env);
+		if (ret) {
+			pr_err("cannot create the virtio-rng device: %s", strerror(-ret));
+			return ret;
+		}
+		ret = vm_add_virtio(vm, vd);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void vm_destroy_pci(struct vm *vm)
+{
+	iothread_stop(&vm->io);
+	for (unsigned int i = 0; vm->virtio && i < vm->nr_virtio; i++) {
+		struct vm_virtio *v = &vm->virtio[i];
+
+		if (v->transport)
+			virtio_pci_destroy(&v->vp);
+		if (v->vd && v->vd->ops->destroy)
+			v->vd->ops->destroy(v->vd);
+	}
+	free(vm->virtio);
+	vm->virtio = NULL;
+	iothread_destroy(&vm->io);
+	pci_host_destroy(&vm->pci);
+	if (vm->irq.table)
+		irq_routes_destroy(&vm->irq);
+}
+
 /* Map a user-given file read-only; prints one line on failure. */
 static int map_file(const char *what, const char *path, const uint8_t **data, size_t *size)
 {
@@ -274,7 +347,15 @@ static int vm_boot_bzimage(struct vm *vm, const uint8_t *img, size_t size)
 
 static int vm_load_kernel(struct vm *vm)
 {
-	struct acpi_config acfg = { .ncpus = vm->nr_vcpus };
+	struct acpi_config acfg = {
+		.ncpus = vm->nr_vcpus,
+		.pci = true,
+		.ecam_base = PCI_ECAM_BASE,
+		.mmio32_base = vm->pci.mmio32_base,
+		.mmio32_end = vm->pci.mmio32_end,
+		.mmio64_base = vm->pci.mmio64_base,
+		.mmio64_end = vm->pci.mmio64_end,
+	};
 	const uint8_t *img;
 	size_t size;
 	uint8_t *acpi;
@@ -335,6 +416,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, s
 	ret = ret ?: vm_setup_memory(vm);
 	ret = ret ?: vm_setup_irqchip(vm);
 	ret = ret ?: vm_setup_devices(vm);
+	ret = ret ?: vm_setup_pci(vm);
 	if (ret)
 		return ret;
 
@@ -354,9 +436,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, s
 
 int vm_start(struct vm *vm)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		int ret = vcpu_start(&vm->vcpus[i]);
+	int ret = iothread_start(&vm->io);
 
+	if (ret) {
+		pr_err("cannot start the I/O thread: %s", strerror(-ret));
+		return ret;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpus[i]);
 		if (ret) {
 			vm_request_stop(vm, VM_STOP_ERROR);
 			return ret;
@@ -398,6 +485,7 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 		vm->vcpus = NULL;
 	}
+	vm_destroy_pci(vm);
 	mem_free(&vm->mem);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);

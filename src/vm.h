@@ -8,6 +8,10 @@
 
 #include "bus.h"
 #include "evloop.h"
+#include "iothread.h"
+#include "irqroute.h"
+#include "pci/pci.h"
+#include "virtio/pci.h"
 #include "kvm.h"
 #include "arch/x86/compat.h"
 #include "memory.h"
@@ -28,6 +32,7 @@ struct vm_config {
 	unsigned int ncpus;
 	enum cpu_profile cpu_profile;   /* resolved: host or compat */
 	enum on_reboot on_reboot;
+	bool rng;               /* a virtio-rng device */
 	int console_in_fd;      /* guest console input; -1 for none */
 	int console_out_fd;     /* guest console output */
 };
@@ -45,6 +50,15 @@ enum vm_stop {
 
 struct vcpu;
 
+/* A virtio device on the PCI bus. */
+struct vm_virtio {
+	struct virtio_dev *vd;
+	struct virtio_pci vp;
+	bool transport;              /* vp initialised */
+};
+
+#define VM_MAX_VIRTIO 24
+
 struct vm {
 	const struct vm_config *cfg;
 	struct kvm_sys *kvm;
@@ -59,6 +73,12 @@ struct vm {
 	struct i8042 i8042;
 	struct pm pm;
 	struct pvpanic pvpanic;
+
+	struct irq_routes irq;       /* GSI routing, irqfds, ioeventfds */
+	struct pci_host pci;
+	struct iothread io;          /* device work: virtqueues, TAP, io_uring */
+	struct vm_virtio *virtio;    /* [VM_MAX_VIRTIO] */
+	unsigned int nr_virtio;
 
 	struct evloop *ev;           /* the VMM thread's loop */
 	int stop_efd;                /* vCPUs/devices -> VMM thread: a stop was requested */

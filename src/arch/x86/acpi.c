@@ -73,9 +73,45 @@ static struct acpi_gas gas_io(uint16_t port, uint8_t bits, uint8_t access)
 				  .address = port };
 }
 
-static void dsdt_body(struct aml *a)
+/* The PCI host bridge: ECAM-capable (PNP0A08), its windows, INTx routing. */
+static void dsdt_pci(struct aml *a, const struct acpi_config *cfg)
+{
+	aml_device(a, "PCI0");
+	aml_name_eisaid(a, "_HID", "PNP0A08");
+	aml_name_eisaid(a, "_CID", "PNP0A03");
+	aml_name_int(a, "_SEG", 0);
+	aml_name_int(a, "_BBN", 0);
+	aml_name_int(a, "_UID", 0);
+	aml_name(a, "_CRS");
+	aml_buffer(a);
+	aml_res_word_bus(a, 0, 0);
+	aml_res_io(a, PCI_CFG_ADDR_PORT_X86, 8);
+	aml_res_word_io(a, 0x0000, 0x0cf7);
+	aml_res_word_io(a, 0x0d00, 0xffff);
+	aml_res_dword_mem(a, cfg->mmio32_base, cfg->mmio32_end - 1);
+	aml_res_qword_mem(a, cfg->mmio64_base, cfg->mmio64_end - 1);
+	aml_res_end(a);
+	aml_end(a);
+	/* INTA# of slot s -> GSI 16 + s % 8 (level, active low: the PCI default). */
+	aml_name(a, "_PRT");
+	aml_package(a, 32);
+	for (unsigned int s = 0; s < 32; s++) {
+		aml_package(a, 4);
+		aml_integer(a, (uint64_t)s << 16 | 0xffff);
+		aml_integer(a, 0);
+		aml_integer(a, 0);
+		aml_integer(a, PCI_INTX_GSI_BASE_X86 + s % 8);
+		aml_end(a);
+	}
+	aml_end(a);
+	aml_end(a);          /* PCI0 */
+}
+
+static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 {
 	aml_scope(a, "\\_SB_");
+	if (cfg->pci)
+		dsdt_pci(a, cfg);
 
 	aml_device(a, "COM1");
 	aml_name_eisaid(a, "_HID", "PNP0501");
@@ -120,14 +156,14 @@ static void dsdt_body(struct aml *a)
 	aml_end(a);
 }
 
-static gpa_t acpi_dsdt(struct acpi_writer *w)
+static gpa_t acpi_dsdt(struct acpi_writer *w, const struct acpi_config *cfg)
 {
 	struct acpi_header *h;
 	struct aml a;
 	gpa_t gpa = 0;
 
 	aml_init(&a);
-	dsdt_body(&a);
+	dsdt_body(&a, cfg);
 	if (a.err || a.depth) {
 		w->err = a.err ? a.err : -EINVAL;
 		goto out;
@@ -227,6 +263,23 @@ static gpa_t acpi_madt(struct acpi_writer *w, const struct acpi_config *cfg)
 	return gpa;
 }
 
+static gpa_t acpi_mcfg(struct acpi_writer *w, const struct acpi_config *cfg)
+{
+	size_t len = sizeof(struct acpi_header) + 8 + sizeof(struct acpi_mcfg_alloc);
+	struct acpi_header *h;
+	struct acpi_mcfg_alloc m = { .base = cfg->ecam_base, .segment = 0, .start_bus = 0,
+				     .end_bus = 0 };
+	gpa_t gpa;
+
+	h = acpi_alloc(w, len, &gpa);
+	if (!h)
+		return 0;
+	acpi_header_init(h, "MCFG", len, 1);
+	memcpy((uint8_t *)(h + 1) + 8, &m, sizeof(m));
+	acpi_finish(h);
+	return gpa;
+}
+
 long acpi_build(uint8_t *buf, size_t size, gpa_t base, const struct acpi_config *cfg)
 {
 	struct acpi_writer w = { .buf = buf, .size = size, .base = base };
@@ -240,10 +293,12 @@ long acpi_build(uint8_t *buf, size_t size, gpa_t base, const struct acpi_config 
 	rsdp = acpi_alloc(&w, sizeof(*rsdp), &rsdp_gpa);
 	if (!rsdp)
 		return w.err;
-	gpa_t dsdt = acpi_dsdt(&w);
+	gpa_t dsdt = acpi_dsdt(&w, cfg);
 
 	tables[n++] = acpi_fadt(&w, dsdt);
 	tables[n++] = acpi_madt(&w, cfg);
+	if (cfg->pci)
+		tables[n++] = acpi_mcfg(&w, cfg);
 	xsdt = acpi_alloc(&w, sizeof(*xsdt) + n * sizeof(uint64_t), &xsdt_gpa);
 	if (w.err)
 		return w.err;

@@ -2,6 +2,7 @@
 #ifndef KITE_X86_ACPI_H
 #define KITE_X86_ACPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,7 +109,19 @@ struct madt_lapic_nmi {
 /* What the tables describe; grows with NUMA (SRAT/SLIT) and PCI (MCFG). */
 struct acpi_config {
 	unsigned int ncpus;
+	/* PCI host bridge: ECAM for bus 0 and the BAR windows (end exclusive). */
+	bool pci;
+	uint64_t ecam_base;
+	uint64_t mmio32_base, mmio32_end;
+	uint64_t mmio64_base, mmio64_end;
 };
+
+struct acpi_mcfg_alloc {
+	uint64_t base;
+	uint16_t segment;
+	uint8_t start_bus, end_bus;
+	uint32_t reserved;
+} __attribute__((packed));
 
 /*
  * Build RSDP, XSDT, FADT, DSDT and MADT into `buf`, which the guest sees at

@@ -307,6 +307,50 @@ void aml_res_memory32(struct aml *a, uint32_t base, uint32_t len)
 	aml_bytes(a, d, sizeof(d));
 }
 
+/*
+ * Address space descriptors (ACPI 6.4 §6.4.3.5): producer, min and max
+ * fixed, positive decode.  type 0 memory (read-write, non-cacheable),
+ * 1 I/O (whole range), 2 bus numbers.
+ */
+static void aml_res_addr(struct aml *a, uint8_t tag, unsigned int width, uint8_t type,
+			 uint64_t min, uint64_t max)
+{
+	uint8_t d[3 + 3 + 5 * 8];
+	unsigned int n = 0, body = 3 + 5 * width;
+	uint64_t vals[5] = { 0, min, max, 0, max - min + 1 };
+
+	d[n++] = tag;
+	d[n++] = body & 0xff;
+	d[n++] = body >> 8;
+	d[n++] = type;
+	d[n++] = 0x0c;                        /* MinFixed | MaxFixed, producer */
+	d[n++] = type == 0 ? 0x01 : type == 1 ? 0x03 : 0;
+	for (unsigned int i = 0; i < 5; i++)
+		for (unsigned int b = 0; b < width; b++)
+			d[n++] = vals[i] >> (8 * b);
+	aml_bytes(a, d, n);
+}
+
+void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max)
+{
+	aml_res_addr(a, 0x88, 2, 2, min, max);
+}
+
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max)
+{
+	aml_res_addr(a, 0x88, 2, 1, min, max);
+}
+
+void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max)
+{
+	aml_res_addr(a, 0x87, 4, 0, min, max);
+}
+
+void aml_res_qword_mem(struct aml *a, uint64_t min, uint64_t max)
+{
+	aml_res_addr(a, 0x8a, 8, 0, min, max);
+}
+
 void aml_res_end(struct aml *a)
 {
 	uint8_t d[2] = { 0x79, 0x00 };        /* End tag, checksum 0 = "ignore" */

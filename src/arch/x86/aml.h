@@ -41,6 +41,11 @@ void aml_end(struct aml *a);
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
 void aml_res_irq(struct aml *a, unsigned int irq);
 void aml_res_memory32(struct aml *a, uint32_t base, uint32_t len);
+/* Word/DWord/QWord address space descriptors [min, max] (producer, fixed). */
+void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
+void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max);
+void aml_res_qword_mem(struct aml *a, uint64_t min, uint64_t max);
 void aml_res_end(struct aml *a);
 
 uint32_t aml_eisaid(const char *id);

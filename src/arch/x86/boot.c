@@ -151,8 +151,8 @@ int pvh_write_start_info(const struct guest_mem *gm, const char *cmdline, gpa_t 
 		.version = 1,
 		.rsdp_paddr = rsdp,
 	};
-	struct e820_entry e820[MEM_MAX_REGIONS + 2];
-	struct hvm_memmap_entry mm[MEM_MAX_REGIONS + 2];
+	struct e820_entry e820[MEM_E820_MAX];
+	struct hvm_memmap_entry mm[MEM_E820_MAX];
 	gpa_t mod_gpa = MEM_START_INFO + sizeof(si);
 	gpa_t mm_gpa = mod_gpa + sizeof(struct hvm_modlist_entry);
 	unsigned int n = mem_e820(gm, e820, ARRAY_SIZE(e820));

@@ -138,7 +138,7 @@ int bzimage_setup(const struct guest_mem *gm, const uint8_t *img, size_t size,
 		  uint64_t initrd_size, gpa_t rsdp)
 {
 	uint8_t *bp = mem_ptr(gm, bz->zero_page, 4096);
-	struct e820_entry e820[MEM_MAX_REGIONS + 2];
+	struct e820_entry e820[MEM_E820_MAX];
 	size_t hdr_end = MIN((size_t)BZ_HEADER + img[0x201], size);
 	size_t cl = strlen(cmdline ? cmdline : "");
 	uint32_t cmdline_size = rd32(img, BP_CMDLINE_SIZE);

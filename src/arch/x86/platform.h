@@ -22,6 +22,9 @@
 #define SCI_IRQ          9
 #define ACPI_S5_SLP_TYP  5        /* \_S5_ value written to PM1a_CNT.SLP_TYP */
 
+#define PCI_CFG_ADDR_PORT_X86 0xcf8  /* 0xCF8-0xCFF: PCI configuration mechanism #1 */
+#define PCI_INTX_GSI_BASE_X86 16   /* PCI INTA# of slot s: GSI 16 + s % 8 */
+
 #define IOAPIC_ADDR      0xfec00000u
 #define IOAPIC_ID        0
 #define IOAPIC_PINS      24
