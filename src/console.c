@@ -87,7 +87,7 @@ static void console_stdin(void *opaque, uint32_t events)
 {
 	struct console *c = opaque;
 	uint8_t buf[256], out[512];
-	size_t space = serial_rx_space(c->serial);
+	size_t space = c->port.rx_space(c->port.opaque);
 	ssize_t n;
 
 	(void)events;
@@ -104,7 +104,7 @@ static void console_stdin(void *opaque, uint32_t events)
 		return;
 	}
 	n = console_filter(c, buf, n, out);
-	serial_rx(c->serial, out, n);
+	c->port.rx(c->port.opaque, out, n);
 	if (c->quit_requested && c->quit)
 		c->quit(c->quit_ctx);
 }
@@ -120,13 +120,14 @@ static void console_space(void *opaque, uint32_t events)
 	evloop_set_events(c->ev, c->in_fd, EPOLLIN);
 }
 
-int console_attach(struct console *c, struct evloop *ev, struct serial *serial,
+int console_attach(struct console *c, struct evloop *ev, struct console_port port,
 		   void (*quit)(void *ctx), void *ctx)
 {
 	int ret;
 
 	c->ev = ev;
-	c->serial = serial;
+	c->port = port;
+	c->attached = true;
 	c->quit = quit;
 	c->quit_ctx = ctx;
 	if (c->in_fd < 0)
@@ -134,7 +135,7 @@ int console_attach(struct console *c, struct evloop *ev, struct serial *serial,
 	c->space_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->space_efd < 0)
 		return -errno;
-	serial->rx_space_efd = c->space_efd;
+	port.set_space_efd(port.opaque, c->space_efd);
 	ret = evloop_add(ev, c->space_efd, EPOLLIN, console_space, c);
 	if (ret)
 		return ret;
@@ -146,10 +147,10 @@ int console_attach(struct console *c, struct evloop *ev, struct serial *serial,
 
 void console_detach(struct console *c)
 {
-	if (c->serial)
-		c->serial->rx_space_efd = -1;
+	if (c->attached)
+		c->port.set_space_efd(c->port.opaque, -1);
+	c->attached = false;
 	if (c->space_efd >= 0)
 		close(c->space_efd);
 	c->space_efd = -1;
-	c->serial = NULL;
 }

@@ -5,11 +5,24 @@
 #include <stdbool.h>
 #include <termios.h>
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "evloop.h"
-#include "hw/serial.h"
 
 /*
- * The host side of the guest console: stdin feeds the UART, with raw mode
+ * Where console input goes: the UART or a virtio-console.  rx() takes what
+ * fits; when rx_space() was below 2 the port signals space_efd as it drains.
+ */
+struct console_port {
+	size_t (*rx)(void *opaque, const uint8_t *buf, size_t len);
+	size_t (*rx_space)(void *opaque);
+	void (*set_space_efd)(void *opaque, int efd);
+	void *opaque;
+};
+
+/*
+ * The host side of the guest console: stdin feeds the port, with raw mode
  * on a terminal and an escape prefix (Ctrl-A) like QEMU's: Ctrl-A x quits,
  * Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h prints help.
  */
@@ -19,7 +32,8 @@ struct console {
 	struct termios saved;
 	bool escape;
 	bool quit_requested;
-	struct serial *serial;
+	struct console_port port;
+	bool attached;
 	struct evloop *ev;
 	int space_efd;
 	void (*quit)(void *ctx);
@@ -30,8 +44,8 @@ struct console {
 void console_setup_terminal(struct console *c, int in_fd);
 void console_restore(struct console *c);
 
-/* Connect the console to a VM's UART and event loop. */
-int console_attach(struct console *c, struct evloop *ev, struct serial *serial,
+/* Connect the console to a VM's input port and event loop. */
+int console_attach(struct console *c, struct evloop *ev, struct console_port port,
 		   void (*quit)(void *ctx), void *ctx);
 void console_detach(struct console *c);
 

@@ -31,6 +31,7 @@ enum {
 
 /* The default guest's kernel command line (guest/README.md explains each flag). */
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define DEFAULT_CMDLINE_HVC "console=hvc0 reboot=k panic=-1"
 
 static const char usage_text[] =
 "Usage: kite run [--kernel FILE] [OPTIONS]\n"
@@ -66,6 +67,28 @@ static const char usage_text[] =
 "                          'auto' (default): compat on kvm-pvm hosts, else host\n"
 "\n"
 "Devices (virtio over PCI; the guest finds them by PCI enumeration):\n"
+"      --console=KIND      where the console (stdin/stdout) is connected:\n"
+"                          'serial' (COM1, default) or 'virtio' (virtio-console,\n"
+"                          Linux hvc0; the default guest then gets\n"
+"                          \"" DEFAULT_CMDLINE_HVC "\").  Output that\n"
+"                          stdout cannot take waits in the guest's queue; a\n"
+"                          stalled reader never blocks a vCPU\n"
+"  -d, --disk PATH[,readonly][,cache=none|writeback][,serial=ID]\n"
+"                          a virtio-blk disk backed by a raw image or block\n"
+"                          device (size a multiple of 512), Linux /dev/vda,\n"
+"                          vdb, ... in the order given.  'readonly': the guest\n"
+"                          cannot write it; cache=none: O_DIRECT, bypassing the\n"
+"                          host page cache (writeback: default); serial=ID: up\n"
+"                          to 20 bytes the guest reads as the disk's serial.\n"
+"                          The image is locked (OFD lock): two VMs cannot open\n"
+"                          it read-write.  I/O runs on io_uring, one queue per\n"
+"                          vCPU\n"
+"      --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]\n"
+"                          a virtio-net NIC on the host TAP device NAME (opened,\n"
+"                          or created when kite may: CAP_NET_ADMIN); checksum\n"
+"                          and TSO offloads pass through the vnet header.\n"
+"                          Default MAC 52:54:00:12:34:56 plus the NIC's index.\n"
+"                          If the TAP disappears, the guest sees link down\n"
 "      --rng               a virtio-rng device fed from the host's getrandom(2)\n"
 "                          (Linux: /dev/hwrng)\n"
 "\n"
@@ -99,7 +122,7 @@ static void usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE, OPT_RNG };
+enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE, OPT_RNG, OPT_CONSOLE, OPT_NET };
 
 static const char *cmdline_extra;
 
@@ -115,6 +138,9 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 		{ "cpu-profile", required_argument, NULL, OPT_CPU_PROFILE },
 		{ "rng", no_argument, NULL, OPT_RNG },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -125,7 +151,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":k:i:a:e:m:c:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:i:a:e:m:c:d:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
@@ -138,6 +164,40 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			fputs(usage_text, stdout);
 			exit(0);
 		case OPT_RNG: cfg->rng = true; break;
+		case OPT_NET: {
+			static struct net_opts nets[VM_MAX_VIRTIO];
+			char err[256];
+
+			if (cfg->nr_disks + cfg->nr_nets == VM_MAX_VIRTIO - 2)
+				usage_error("too many --disk and --net options: %d at most",
+					    VM_MAX_VIRTIO - 2);
+			if (net_parse_opts(optarg, &nets[cfg->nr_nets], err, sizeof(err)))
+				usage_error("%s", err);
+			cfg->nets = nets;
+			cfg->nr_nets++;
+			break;
+		}
+		case 'd': {
+			static struct blk_opts disks[VM_MAX_VIRTIO];
+			char err[256];
+
+			if (cfg->nr_disks + cfg->nr_nets == VM_MAX_VIRTIO - 2)
+				usage_error("too many --disk and --net options: %d at most",
+					    VM_MAX_VIRTIO - 2);
+			if (blk_parse_opts(optarg, &disks[cfg->nr_disks], err, sizeof(err)))
+				usage_error("%s", err);
+			cfg->disks = disks;
+			cfg->nr_disks++;
+			break;
+		}
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "serial"))
+				cfg->virtio_console = false;
+			else if (!strcmp(optarg, "virtio"))
+				cfg->virtio_console = true;
+			else
+				usage_error("--console must be 'serial' or 'virtio', not '%s'", optarg);
+			break;
 		case OPT_ON_REBOOT:
 			if (!strcmp(optarg, "exit"))
 				cfg->on_reboot = ON_REBOOT_EXIT;
@@ -257,7 +317,7 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 	}
 	ret = evloop_add(&ev, vm.stop_efd, EPOLLIN, on_stop_efd, &vm);
 	ret = ret ?: evloop_add(&ev, sigfd, EPOLLIN, on_signal, &sc);
-	ret = ret ?: console_attach(con, &ev, &vm.serial, vm_quit, &vm);
+	ret = ret ?: console_attach(con, &ev, vm_console_port(&vm), vm_quit, &vm);
 	if (ret) {
 		pr_err("cannot set up the event loop: %s", strerror(-ret));
 		*status = EXIT_ERROR;
@@ -322,7 +382,7 @@ static void use_default_guest(struct vm_config *cfg, char *kernel, char *initrd,
 	if (!cfg->initrd)
 		cfg->initrd = initrd;
 	if (!cfg->cmdline)
-		cfg->cmdline = DEFAULT_CMDLINE;
+		cfg->cmdline = cfg->virtio_console ? DEFAULT_CMDLINE_HVC : DEFAULT_CMDLINE;
 }
 
 /* Is this a Linux kernel (a bzImage, or an ELF with the kernel's banner)? */

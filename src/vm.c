@@ -20,6 +20,7 @@
 #include "log.h"
 #include "util.h"
 #include "vcpu.h"
+#include "virtio/console.h"
 #include "virtio/rng.h"
 #include "vm.h"
 
@@ -194,6 +195,36 @@ static int vm_setup_pci(struct vm *vm)
 		pr_err("cannot set up PCI: %s", strerror(-ret));
 		return ret;
 	}
+	if (vm->cfg->nr_disks + vm->cfg->nr_nets + 2 > VM_MAX_VIRTIO) {
+		pr_err("too many devices: at most %d disks and NICs together", VM_MAX_VIRTIO - 2);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < vm->cfg->nr_nets; i++) {
+		ret = virtio_net_create(&vd, &vm->cfg->nets[i], &env, i);
+		if (ret)
+			return ret == -EINVAL ? ret : -EIO;   /* the device said why */
+		ret = vm_add_virtio(vm, vd);
+		if (ret)
+			return ret;
+	}
+	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++) {
+		ret = virtio_blk_create(&vd, &vm->cfg->disks[i], &env, i);
+		if (ret)
+			return ret == -EINVAL ? ret : -EIO;   /* the device said why */
+		ret = vm_add_virtio(vm, vd);
+		if (ret)
+			return ret;
+	}
+	if (vm->cfg->virtio_console) {
+		ret = virtio_console_create(&vm->console, &env, vm->cfg->console_out_fd);
+		if (ret) {
+			pr_err("cannot create the virtio-console device: %s", strerror(-ret));
+			return ret;
+		}
+		ret = vm_add_virtio(vm, vm->console);
+		if (ret)
+			return ret;
+	}
 	if (vm->cfg->rng) {
 		ret = virtio_rng_create(&vd, &env);
 		if (ret) {
@@ -224,6 +255,22 @@ static void vm_destroy_pci(struct vm *vm)
 	pci_host_destroy(&vm->pci);
 	if (vm->irq.table)
 		irq_routes_destroy(&vm->irq);
+}
+
+static size_t port_serial_rx(void *o, const uint8_t *b, size_t n) { return serial_rx(o, b, n); }
+static size_t port_serial_space(void *o) { return serial_rx_space(o); }
+static void port_serial_efd(void *o, int efd) { ((struct serial *)o)->rx_space_efd = efd; }
+static size_t port_vcon_rx(void *o, const uint8_t *b, size_t n) { return virtio_console_input(o, b, n); }
+static size_t port_vcon_space(void *o) { return virtio_console_input_space(o); }
+static void port_vcon_efd(void *o, int efd) { virtio_console_set_space_efd(o, efd); }
+
+struct console_port vm_console_port(struct vm *vm)
+{
+	if (vm->console)
+		return (struct console_port){ port_vcon_rx, port_vcon_space, port_vcon_efd,
+					      vm->console };
+	return (struct console_port){ port_serial_rx, port_serial_space, port_serial_efd,
+				      &vm->serial };
 }
 
 /* Map a user-given file read-only; prints one line on failure. */

@@ -7,10 +7,13 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "console.h"
 #include "evloop.h"
 #include "iothread.h"
 #include "irqroute.h"
 #include "pci/pci.h"
+#include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/pci.h"
 #include "kvm.h"
 #include "arch/x86/compat.h"
@@ -32,7 +35,12 @@ struct vm_config {
 	unsigned int ncpus;
 	enum cpu_profile cpu_profile;   /* resolved: host or compat */
 	enum on_reboot on_reboot;
+	const struct blk_opts *disks;   /* --disk, in order: virtio-blk0, 1, ... */
+	unsigned int nr_disks;
+	const struct net_opts *nets;    /* --net, in order: virtio-net0, 1, ... */
+	unsigned int nr_nets;
 	bool rng;               /* a virtio-rng device */
+	bool virtio_console;    /* console input/output through virtio-console (hvc0) */
 	int console_in_fd;      /* guest console input; -1 for none */
 	int console_out_fd;     /* guest console output */
 };
@@ -79,12 +87,16 @@ struct vm {
 	struct iothread io;          /* device work: virtqueues, TAP, io_uring */
 	struct vm_virtio *virtio;    /* [VM_MAX_VIRTIO] */
 	unsigned int nr_virtio;
+	struct virtio_dev *console; /* the virtio-console, if any */
 
 	struct evloop *ev;           /* the VMM thread's loop */
 	int stop_efd;                /* vCPUs/devices -> VMM thread: a stop was requested */
 	int stop;                    /* enum vm_stop, first request wins (atomic) */
 	uint64_t start_ns;
 };
+
+/* Where host console input goes: the virtio-console if configured, else the UART. */
+struct console_port vm_console_port(struct vm *vm);
 
 /* Create the VM, its memory, devices and vCPUs, and load the kernel. */
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, struct evloop *ev);
