@@ -56,11 +56,13 @@ def bench_cmdline():
     return DEFAULT_CMDLINE + (' ' + COMPAT_FLAGS if PVM_HOST else '')
 
 
-def boot(kite, args, timeout=BOOT_TIMEOUT, stdin_script=None, ready=b'KITE-INIT-READY'):
-    """Run kite; if stdin_script is given, type it once `ready` appears.
-    Returns (status, output, seconds, timed_out)."""
+def boot(kite, args, timeout=BOOT_TIMEOUT, stdin_script=None, ready=b'KITE-INIT-READY',
+         prefix=None):
+    """Run kite (under `prefix`, e.g. ip netns exec NS); if stdin_script is
+    given, type it once `ready` appears.  Returns (status, output, seconds,
+    timed_out)."""
     t0 = time.monotonic()
-    p = subprocess.Popen([kite, 'run'] + args, stdin=subprocess.PIPE if stdin_script else subprocess.DEVNULL,
+    p = subprocess.Popen(list(prefix or []) + [kite, 'run'] + args, stdin=subprocess.PIPE if stdin_script else subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     buf = b''
     sent = False

@@ -442,9 +442,14 @@ def main():
                     res.skip('guest-qemu', '--no-qemu given')
                 else:
                     guest_tests_qemu(res, elf, guest_cases.CASES, guest_cases.QEMU_BASE, args.only)
+                # virtio-pci devices: disk images, a TAP, a console socket (host side there)
+                import virtio_cases
+                virtio_cases.run_virtio_cases(res, kite, elf, args.only, qemu=not args.no_qemu)
         if os.path.exists('/dev/kvm') and not args.no_linux:
             import linux
             linux.default_guest_tests(res, kite, args.only)
+            import linux_virtio
+            linux_virtio.tests(res, kite, args.only)
             linux.stock_kernel_tests(res, kite, args.only)
 
     print(f'\n# {time.monotonic() - t0:.1f}s; failed: {", ".join(res.failures) or "none"}')

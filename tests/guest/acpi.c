@@ -215,3 +215,40 @@ void acpi_gas_write(const struct acpi_gas *g, u64 value)
 		}
 	}
 }
+
+struct acpi_bytes_args {
+	u64 start, len, pat, pat_len;
+};
+
+static u64 acpi_bytes_user(u64 argp)
+{
+	const struct acpi_bytes_args *a = (const void *)(uintptr_t)argp;
+	const u8 *p = (const u8 *)(uintptr_t)a->start, *pat = (const u8 *)(uintptr_t)a->pat;
+
+	for (u64 i = 0; i + a->pat_len <= a->len; i++) {
+		u64 k = 0;
+
+		while (k < a->pat_len && p[i + k] == pat[k])
+			k++;
+		if (k == a->pat_len)
+			return i + 1;
+	}
+	return 0;
+}
+
+u32 acpi_find_bytes(const struct acpi_header *h, const void *pat, u32 len, u32 from)
+{
+	struct acpi_bytes_args a;
+	u64 r;
+
+	if (!h || h->length > 16 * MIB || from >= h->length)
+		return 0;
+	a.start = (u64)(uintptr_t)h + from;
+	a.len = h->length - from;
+	a.pat = (u64)(uintptr_t)pat;
+	a.pat_len = len;
+	r = run_user(acpi_bytes_user, (u64)(uintptr_t)&a);
+	if (!r || r == ~0ULL)
+		return 0;
+	return (u32)(from + r - 1);
+}

@@ -78,3 +78,85 @@ CASES = [
     _case('emufail-compat', 'test=emufail', kite_args=['--cpu-profile=compat'],
           qemu_skip='kite-only: tests kite\'s compat profile'),
 ]
+
+
+# ---------------------------------------------------------------- virtio-pci
+# Cases that need host-side setup; tests/virtio_cases.py runs them (it makes
+# the disk image, the network namespace with a TAP and its responder, the
+# console socket, and checks them after the run).  Under QEMU the machine is
+# QEMU_BASE with pcie=on (ECAM found through the DSDT's _CBA, BARs assigned
+# by the guest from the _CRS window 0xC0000000-0xDFFFFFFF).
+#
+# Fields besides _case()'s:
+#   disk:    dict(size_mib, serial, readonly): a raw image with the pattern of
+#            test_virtio_blk.c; afterwards it must hold exactly what the
+#            guest's KITE-BLK-* lines say it changed (read-only: unchanged)
+#   net:     dict(mac, frames, burst): a TAP in a private network namespace;
+#            the VMM runs inside it; the responder must have seen `frames`
+#            good echo requests from `mac` (and the burst request)
+#   rng:     True (documentation only: the device args are in *_args)
+#   console: dict(token, expect, kite_out, kite_in): `expect` must appear on
+#            the virtio console; QEMU: a Unix socket the chardev connects to;
+#            kite: kite_out 'stdout' (in kite's output) or 'socket'
+#            ({console_sock}), kite_in 'stdin' or 'socket' for the token line
+# Placeholders in cmdline, kite_args and qemu_args: {disk} {sectors}
+# {serial} {tap} {mac} {token} {console_sock} {tmp}.
+def _virtio_case(name, cmdline, disk=None, net=None, rng=False, console=None,
+                 kite_args=None, qemu_args=None, kite_skip=None, **kw):
+    c = _case(name, cmdline, kite_args=kite_args, qemu_args=qemu_args, **kw)
+    c.update(disk=disk, net=net, rng=rng, console=console, kite_skip=kite_skip)
+    return c
+
+
+_QEMU_DISK = ['-drive', 'if=none,id=d0,file={disk},format=raw,discard=unmap',
+              '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on,serial={serial}']
+_QEMU_NET = ['-netdev', 'tap,id=n0,ifname={tap},script=no,downscript=no',
+             '-device', 'virtio-net-pci,netdev=n0,disable-legacy=on,mac={mac}']
+_QEMU_CONSOLE = ['-chardev', 'socket,id=con0,path={console_sock}',
+                 '-device', 'virtio-serial-pci,disable-legacy=on',
+                 '-device', 'virtconsole,chardev=con0']
+_CONSOLE_EXPECT = ['KITE-CONSOLE-OUT hello from the kite test guest',
+                   'KITE-CONSOLE-LONG ' + ''.join(chr(ord('a') + i % 26) for i in range(18, 2048))]
+
+VIRTIO_CASES = [
+    _virtio_case('virtio_blk', 'test=virtio_blk sectors={sectors} serial={serial}',
+                 disk=dict(size_mib=32, serial='kite-vblk-0001'),
+                 kite_args=['--disk', '{disk},serial={serial}'],
+                 qemu_args=_QEMU_DISK),
+    _virtio_case('virtio_blk-ro', 'test=virtio_blk sectors={sectors} serial={serial} ro=1',
+                 disk=dict(size_mib=8, serial='kite-vblk-ro', readonly=True),
+                 kite_args=['--disk', '{disk},readonly,serial={serial}'],
+                 qemu_args=['-drive', 'if=none,id=d0,file={disk},format=raw,readonly=on',
+                            '-device', 'virtio-blk-pci,drive=d0,disable-legacy=on,serial={serial}']),
+    _virtio_case('virtio_net', 'test=virtio_net mac={mac} frames=32 burst=64',
+                 net=dict(mac='52:54:00:12:34:56', frames=32, burst=64),
+                 kite_args=['--net', 'tap={tap},mac={mac}'],
+                 qemu_args=_QEMU_NET),
+    _virtio_case('virtio_rng', 'test=virtio_rng', rng=True,
+                 kite_args=['--rng'],
+                 qemu_args=['-device', 'virtio-rng-pci,disable-legacy=on']),
+    _virtio_case('virtio_console', 'test=virtio_console token={token}',
+                 console=dict(token='k1te-c0ns0le', kite_out='stdout', kite_in='stdin',
+                              expect=_CONSOLE_EXPECT + ['KITE-CONSOLE-ECHO {token}']),
+                 kite_args=['--console', 'virtio'],
+                 qemu_args=_QEMU_CONSOLE),
+    # All four devices at once: BAR assignment and enumeration with several
+    # functions on the bus; each test finds its own device.
+    _virtio_case('virtio_blk-all-devices', 'test=virtio_blk sectors={sectors} serial={serial}',
+                 disk=dict(size_mib=16, serial='kite-vblk-all'),
+                 console=dict(token='', kite_out='stdout', expect=[]),
+                 kite_args=['--disk', '{disk},serial={serial}', '--rng', '--console', 'virtio'],
+                 qemu_args=_QEMU_DISK + _QEMU_CONSOLE +
+                 ['-device', 'virtio-rng-pci,disable-legacy=on']),
+]
+
+# kite has both configuration mechanisms: check each one on its own.
+VIRTIO_CASES += [
+    _virtio_case('virtio_rng-cf8', 'test=virtio_rng pcicfg=cf8', rng=True,
+                 kite_args=['--rng'],
+                 qemu_skip="QEMU microvm's PCIe host bridge has no 0xCF8/0xCFC"),
+    _virtio_case('virtio_rng-mcfg', 'test=virtio_rng pcicfg=mcfg', rng=True,
+                 kite_args=['--rng'],
+                 qemu_skip='QEMU 7.2 microvm has no MCFG table (ECAM only through the '
+                           "DSDT's _CBA method)"),
+]

@@ -170,6 +170,9 @@ u8 acpi_checksum(const void *p, u32 len);	/* byte sum, computed at CPL3 */
 bool acpi_table_valid(const struct acpi_header *h);	/* length + checksum */
 u64 acpi_gas_read(const struct acpi_gas *g);
 void acpi_gas_write(const struct acpi_gas *g, u64 value);
+/* Offset of the first occurrence of pat in table h at or after `from`
+ * (searched at CPL3); 0 if none. */
+u32 acpi_find_bytes(const struct acpi_header *h, const void *pat, u32 len, u32 from);
 
 /* ---- fadt.c: FADT fields ------------------------------------------------ */
 #define FADT_HW_REDUCED_ACPI	(1u << 20)
@@ -258,6 +261,171 @@ u32 pci_cfg_read32(u8 bus, u8 dev, u8 fn, u8 off);
 void pci_cfg_write32(u8 bus, u8 dev, u8 fn, u8 off, u32 val);
 u16 pci_cfg_read16(u8 bus, u8 dev, u8 fn, u8 off);
 u8 pci_cfg_read8(u8 bus, u8 dev, u8 fn, u8 off);
+void pci_cfg_write16(u8 bus, u8 dev, u8 fn, u8 off, u16 val);
+void pci_cfg_write8(u8 bus, u8 dev, u8 fn, u8 off, u8 val);
+/* ... and through ECAM (the MCFG's window for segment 0) when there is one:
+ * pci_conf_*() take bdf = bus << 8 | dev << 3 | fn and offsets up to 4 KiB
+ * (256 B without ECAM). */
+#define PCI_BDF(b, d, f)	((u32)(b) << 8 | (u32)((d) & 31) << 3 | (u32)((f) & 7))
+#define PCI_BDF_BUS(x)		((u8)((x) >> 8))
+#define PCI_BDF_DEV(x)		((u8)(((x) >> 3) & 31))
+#define PCI_BDF_FN(x)		((u8)((x) & 7))
+extern u64 pci_ecam_base;	/* 0: no MCFG (or not yet looked for) */
+extern u8 pci_ecam_bus_start, pci_ecam_bus_end;
+/* Looks once for ECAM: the MCFG, else a _CBA method in the DSDT (QEMU
+ * microvm has no MCFG); true if ECAM is used.  "pcicfg=cf8" on the command
+ * line: use 0xCF8/0xCFC only; "pcicfg=mcfg": ECAM only from the MCFG. */
+bool pci_ecam_init(void);
+u32 pci_conf_read32(u32 bdf, u16 off);
+u16 pci_conf_read16(u32 bdf, u16 off);
+u8 pci_conf_read8(u32 bdf, u16 off);
+void pci_conf_write32(u32 bdf, u16 off, u32 val);
+void pci_conf_write16(u32 bdf, u16 off, u16 val);
+
+/* ---- pcidev.c: devices on bus 0, capabilities, BARs ---------------------- */
+#define PCI_VENDOR_ID		0x00
+#define PCI_COMMAND		0x04
+#define PCI_COMMAND_MEMORY	0x0002
+#define PCI_COMMAND_MASTER	0x0004
+#define PCI_COMMAND_INTX_OFF	0x0400
+#define PCI_STATUS		0x06
+#define PCI_STATUS_CAP_LIST	0x0010
+#define PCI_HEADER_TYPE		0x0E
+#define PCI_BAR0		0x10
+#define PCI_CAP_PTR		0x34
+#define PCI_CAP_ID_MSIX		0x11
+#define PCI_CAP_ID_VNDR		0x09
+struct pci_dev {
+	u32 bdf;
+	u16 vendor, device;
+	u32 class_rev;		/* class << 8 | revision */
+	u8 header_type;
+	u64 bar[6];		/* memory BAR addresses (0: none/unassigned) */
+	u64 bar_size[6];	/* after pcidev_enable() */
+	bool bar_io[6], bar_64[6];
+};
+/* Default window for BARs nobody assigned (no firmware under QEMU microvm):
+ * QEMU microvm's 32-bit PCIe MMIO window; "pcimem=ADDR" overrides it. */
+#define PCIDEV_WINDOW_BASE	0xC0000000ULL
+#define PCIDEV_WINDOW_SIZE	0x20000000ULL
+u32 pcidev_scan(struct pci_dev *out, u32 max);	/* all functions on bus 0 */
+bool pcidev_find(u16 vendor, u16 device, u32 instance, struct pci_dev *out);
+u16 pcidev_find_cap(const struct pci_dev *d, u8 id, u16 after);	/* 0: none */
+/* Sizes the BARs, gives unassigned memory BARs an address in the window
+ * and enables memory decoding + bus mastering; NULL or the reason. */
+const char *pcidev_enable(struct pci_dev *d);
+
+/* ---- virtio_ring.c: split virtqueues, DMA memory ----------------------- */
+#define VIRTQ_DESC_F_NEXT	1
+#define VIRTQ_DESC_F_WRITE	2
+#define VIRTQ_DESC_F_INDIRECT	4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTQ_MAX_SIZE		256
+#define VIRTQ_INDIRECT_MAX	16	/* descriptors per indirect table */
+struct virtq_desc {
+	u64 addr;
+	u32 len;
+	u16 flags;
+	u16 next;
+} KIT_PACKED;
+struct virtq_buf {	/* one piece of a request: device-readable ones first */
+	u64 addr;
+	u32 len;
+};
+struct virtq {
+	u16 index, size;
+	volatile struct virtq_desc *desc;
+	volatile u16 *avail;	/* flags, idx, ring[size], used_event */
+	volatile u16 *used;	/* flags, idx, {u32 id, u32 len}[size], avail_event */
+	u64 notify_addr;	/* MMIO: write the queue index (u16) */
+	bool event_idx, indirect, irq_on;
+	u16 free_head, num_free;
+	u16 avail_idx, last_used, kicked_idx;
+	u16 chain_len[VIRTQ_MAX_SIZE];		/* descriptors held by each head */
+	struct virtq_desc *ind[VIRTQ_MAX_SIZE];	/* indirect table per head */
+	u32 kicks, added, completed;
+};
+/* DMA memory: a bump allocator over [VIRTQ_DMA_BASE, +VIRTQ_DMA_SIZE),
+ * zeroed (at CPL3) by the first call; needs RAM there (mem >= 128M). */
+#define VIRTQ_DMA_BASE		(32 * MIB)
+#define VIRTQ_DMA_SIZE		(32 * MIB)
+void *virtq_dma_alloc(u64 size, u64 align);	/* NULL if exhausted */
+/* Allocates the rings (and indirect tables if indirect). */
+bool virtq_init(struct virtq *q, u16 index, u16 size, bool event_idx, bool indirect);
+/* The ring functions touch only memory and MMIO: callable at CPL3. */
+int virtq_add(struct virtq *q, const struct virtq_buf *b, u16 nout, u16 nin);	/* head or -1 */
+void virtq_kick(struct virtq *q);	/* notifies unless EVENT_IDX says no need */
+bool virtq_get(struct virtq *q, u16 *head, u32 *len);	/* a used buffer, if any */
+/* Ask for interrupts or not.  With EVENT_IDX "enable" arms one interrupt,
+ * for the next used buffer after those already seen; call again to re-arm. */
+void virtq_irq(struct virtq *q, bool enable);
+/* Lets pending interrupts in (spins us microseconds at CPL3 with IF=1):
+ * devices may interrupt once even when asked not to (QEMU does for the
+ * first used buffer with EVENT_IDX). */
+void virtq_irq_drain(u64 us);
+/* Waits (IF=1, CPL3) up to us microseconds for *counter to leave `before`:
+ * the MSI may land just after the poll saw the used buffer. */
+bool virtq_irq_wait(volatile u32 *counter, u32 before, u64 us);
+/* One request (add, kick, poll for it) run at CPL3, with interrupts
+ * enabled there if irq.  0, or VIRTQ_ERR_*. */
+#define VIRTQ_ERR_FULL		-1
+#define VIRTQ_ERR_TIMEOUT	-2
+#define VIRTQ_ERR_FAULT		-3
+#define VIRTQ_ERR_ID		-4
+int virtq_run(struct virtq *q, const struct virtq_buf *b, u16 nout, u16 nin, u32 *used_len,
+	      u64 timeout_us, bool irq);
+const char *virtq_strerror(int err);
+/* Zero / fill memory at CPL3 (fast on kvm-pvm hosts). */
+void virtq_zero(void *p, u64 len);
+
+/* ---- virtio_pci.c: virtio 1.x PCI transport (modern only) ---------------- */
+#define VIRTIO_PCI_VENDOR	0x1AF4
+#define VIRTIO_PCI_DEVICE(type)	(0x1040 + (type))
+#define VIRTIO_ID_NET		1
+#define VIRTIO_ID_BLOCK		2
+#define VIRTIO_ID_CONSOLE	3
+#define VIRTIO_ID_RNG		4
+#define VIRTIO_F_INDIRECT_DESC	(1ULL << 28)
+#define VIRTIO_F_EVENT_IDX	(1ULL << 29)
+#define VIRTIO_F_VERSION_1	(1ULL << 32)
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER	2
+#define VIRTIO_STATUS_DRIVER_OK	4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED	128
+#define VIRTIO_NO_VECTOR	0xFFFF
+struct virtio_dev {
+	struct pci_dev pci;
+	u16 type;
+	u64 common, notify, isr, devcfg;	/* MMIO addresses of the structures */
+	u32 notify_mult, devcfg_len;
+	u16 msix_cap, msix_count;		/* 0: no MSI-X */
+	u64 msix_table;
+	u64 offered, features;			/* device features; negotiated */
+	u16 num_queues;
+};
+/* Finds the instance'th virtio device of type on bus 0, enables it (BARs,
+ * bus master) and maps its capabilities; NULL or the reason. */
+const char *virtio_pci_find(u16 type, u32 instance, struct virtio_dev *v);
+void virtio_reset(struct virtio_dev *v);
+u8 virtio_status(struct virtio_dev *v);
+/* Reset, ACKNOWLEDGE, DRIVER, features (offered & want; VERSION_1 and
+ * `need` must be offered), FEATURES_OK (checked). */
+const char *virtio_negotiate(struct virtio_dev *v, u64 want, u64 need);
+/* Sets up queue index (size min(device max, max_size)); msix_vector is the
+ * MSI-X table entry or VIRTIO_NO_VECTOR. */
+const char *virtio_queue_setup(struct virtio_dev *v, struct virtq *q, u16 index, u16 max_size,
+			       u16 msix_vector);
+void virtio_driver_ok(struct virtio_dev *v);
+u8 virtio_cfg_read8(struct virtio_dev *v, u32 off);
+u16 virtio_cfg_read16(struct virtio_dev *v, u32 off);
+u32 virtio_cfg_read32(struct virtio_dev *v, u32 off);
+u64 virtio_cfg_read64(struct virtio_dev *v, u32 off);
+/* MSI-X table entry -> vector on this CPU's LAPIC; enables MSI-X. */
+const char *virtio_msix_route(struct virtio_dev *v, u16 entry, u8 vector);
+void virtio_msix_off(struct virtio_dev *v);
+const char *virtio_feature_names(u16 type, u64 features);	/* static buffer */
 
 /* ---- rtc.c: CMOS RTC ----------------------------------------------------- */
 struct rtc_time { u32 year, month, day, hour, minute, second; u8 reg_b; };
@@ -281,7 +449,7 @@ typedef const char *(*kit_test_fn)(void);
 #define KIT_TESTS(X) \
 	X(hello) X(memmap) X(acpi) X(smp) X(uart_irq) X(rtc) X(lapic_timer) \
 	X(cpl3) X(int3) X(poweroff) X(reset) X(triple_fault) X(demo) \
-	X(emufail)
+	X(emufail) X(virtio_blk) X(virtio_net) X(virtio_rng) X(virtio_console)
 #define KIT_DECLARE_TEST(name) const char *test_##name(void);
 KIT_TESTS(KIT_DECLARE_TEST)
 
