@@ -7,6 +7,7 @@ with "N passed, N failed, N skipped".  Exit status 0 only if nothing failed."""
 import argparse
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -151,6 +152,12 @@ def cli_tests(res, kite, guest_elf):
             shutil.copy(guest_elf, unreadable)
         os.chmod(unreadable, 0o000) if os.path.exists(unreadable) else None
         os.chmod(tmp, 0o755)
+        odd_disk = os.path.join(tmp, 'odd.img')
+        with open(odd_disk, 'wb') as f:
+            f.write(b'\0' * 1000)
+        good_disk = os.path.join(tmp, 'good.img')
+        with open(good_disk, 'wb') as f:
+            f.truncate(1 << 20)
         k = guest_elf or '/nonexistent'
         cases = [
             ('missing-kernel', ['run', '--kernel', os.path.join(tmp, 'nope')], r'cannot (open|read) kernel'),
@@ -173,6 +180,24 @@ def cli_tests(res, kite, guest_elf):
             ('bad-on-reboot', ['run', '--kernel', k, '--on-reboot=maybe'], r'--on-reboot must be'),
             ('unknown-command', ['fly'], r"unknown command 'fly'"),
             ('missing-initrd', ['run', '--kernel', k, '--initrd', os.path.join(tmp, 'nope')], r'cannot (open|read) initrd'),
+            # Devices (issue 4): disks, NICs, console.
+            ('disk-missing', ['run', '--kernel', k, '--disk', os.path.join(tmp, 'nope.img')],
+             r'nope.img does not exist'),
+            ('disk-not-512', ['run', '--kernel', k, '--disk', odd_disk], r'multiple of 512'),
+            ('disk-directory', ['run', '--kernel', k, '--disk', tmp], r'not a regular file|directory'),
+            ('disk-bad-option', ['run', '--kernel', k, '--disk', f'{good_disk},fast'],
+             r"unknown option 'fast'"),
+            ('disk-bad-cache', ['run', '--kernel', k, '--disk', f'{good_disk},cache=sometimes'],
+             r'cache'),
+            ('disk-serial-too-long', ['run', '--kernel', k, '--disk', f'{good_disk},serial=' + 'x' * 21],
+             r'serial'),
+            ('disk-no-path', ['run', '--kernel', k, '--disk', ',readonly'], r'path'),
+            ('net-no-tap', ['run', '--kernel', k, '--net', 'mac=52:54:00:00:00:01'], r'tap='),
+            ('net-bad-mac', ['run', '--kernel', k, '--net', 'tap=kt0,mac=zz:zz'], r'mac'),
+            ('net-multicast-mac', ['run', '--kernel', k, '--net', 'tap=kt0,mac=01:00:5e:00:00:01'],
+             r'mac'),
+            ('net-long-name', ['run', '--kernel', k, '--net', 'tap=' + 'n' * 20], r'name'),
+            ('console-bad', ['run', '--kernel', k, '--console', 'vga'], r"--console must be"),
         ]
         nobody = None
         if os.geteuid() == 0 and shutil.which('setpriv'):
@@ -180,11 +205,43 @@ def cli_tests(res, kite, guest_elf):
         for name, args, pattern in cases:
             # An empty cache: 'kite run' alone must not find a default guest.
             cli_case(res, f'cli/{name}', ['env', f'KITE_CACHE={tmp}/no-cache', kite] + args, pattern)
+        # An image another VM has open read-write (an OFD write lock, as kite takes).
+        import fcntl
+        import struct
+        lock_fd = os.open(good_disk, os.O_RDWR)
+        try:
+            fcntl.fcntl(lock_fd, getattr(fcntl, 'F_OFD_SETLK', 37),
+                        struct.pack('hhqqi4x', fcntl.F_WRLCK, 0, 0, 0, 0))
+            cli_case(res, 'cli/disk-locked', ['env', f'KITE_CACHE={tmp}/no-cache', kite, 'run',
+                                              '--kernel', k, '--disk', good_disk],
+                     r'locked|in use')
+        finally:
+            os.close(lock_fd)
         if nobody and os.path.exists(unreadable):
             # An unreadable kernel: as root every file is readable, so drop to nobody.
             os.chmod(kite, os.stat(kite).st_mode | 0o005)
             cli_case(res, 'cli/unreadable-kernel', nobody + [kite, 'run', '--kernel', unreadable],
                      r'cannot read kernel')
+            # As nobody, but with a /dev/kvm nobody may open (private mount namespace).
+            kvm_dev = os.stat('/dev/kvm').st_rdev if os.path.exists('/dev/kvm') else None
+            if kvm_dev is not None and shutil.which('unshare'):
+                def as_nobody_with_kvm(args):
+                    node = os.path.join(tmp, 'kvm-node')
+                    inner = ' '.join(shlex.quote(a) for a in nobody + [kite] + args)
+                    return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                            f'rm -f {node} && mknod {node} c {os.major(kvm_dev)} {os.minor(kvm_dev)} && '
+                            f'chmod 666 {node} && mount --bind {node} /dev/kvm && exec {inner}']
+                # A TAP nobody may create.
+                cli_case(res, 'cli/net-tap-no-permission',
+                         as_nobody_with_kvm(['run', '--kernel', k, '--net', 'tap=kitenope0']),
+                         r"TAP 'kitenope0'")
+                # An unreadable disk image.
+                os.chmod(good_disk, 0o600)
+                cli_case(res, 'cli/disk-unreadable',
+                         as_nobody_with_kvm(['run', '--kernel', k, '--disk', good_disk]), r'good.img')
+            else:
+                res.skip('cli/net-tap-no-permission', 'needs /dev/kvm and unshare')
+                res.skip('cli/disk-unreadable', 'needs /dev/kvm and unshare')
             # No permission on /dev/kvm (it is root-only here).
             if os.path.exists('/dev/kvm') and not (os.stat('/dev/kvm').st_mode & 0o006):
                 cli_case(res, 'cli/no-kvm-permission', nobody + [kite, 'run', '--kernel', garbage_ok(tmp, guest_elf)],
@@ -193,6 +250,8 @@ def cli_tests(res, kite, guest_elf):
                 res.skip('cli/no-kvm-permission', '/dev/kvm is accessible to everyone on this host')
         else:
             res.skip('cli/unreadable-kernel', 'needs root and setpriv to test as an unprivileged user')
+            res.skip('cli/net-tap-no-permission', 'needs root and setpriv to test as an unprivileged user')
+            res.skip('cli/disk-unreadable', 'needs root and setpriv to test as an unprivileged user')
             res.skip('cli/no-kvm-permission', 'needs root and setpriv to test as an unprivileged user')
         if os.geteuid() == 0 and shutil.which('unshare'):
             # No /dev/kvm at all: an empty /dev in a private mount namespace.
