@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Write a few well-formed inputs for virtq_fuzz (see the layout at the top
-of virtq_fuzz.c) into a corpus directory: usage make_seeds.py DIR."""
+"""Write a few well-formed inputs for a fuzz target (see the layout at the top
+of its .c file) into a corpus directory: usage make_seeds.py DIR [TARGET],
+TARGET virtq_fuzz (the default) or vpci_fuzz."""
 import os
 import struct
 import sys
@@ -62,10 +63,67 @@ def seeds():
                             extra=bytes(0x1000)))
 
 
+# ---- vpci_fuzz ----
+
+def vpci_ring_layout(size_log2, base, q):
+    """Where vpci_fuzz's driver_init (opcode 12) puts queue q."""
+    size = 1 << size_log2
+    desc_b, avail_b, used_b = 16 * size, 6 + 2 * size, 6 + 8 * size
+    stride = (desc_b + avail_b + used_b + 64 + 15) // 16 * 16
+    desc = base + q * stride
+    avail = desc + desc_b
+    used = (avail + avail_b + 3) // 4 * 4
+    return desc, avail, used
+
+
+def vpci_chain(img, size_log2, base, q, bufs):
+    """One chain of (addr, len, flags) made available on queue q."""
+    desc, avail, _ = vpci_ring_layout(size_log2, base, q)
+    for i, (addr, length, flags) in enumerate(bufs):
+        nxt = NEXT if i + 1 < len(bufs) else 0
+        struct.pack_into('<QIHH', img, desc + 16 * i, addr, length, flags | nxt, i + 1)
+    struct.pack_into('<HHH', img, avail, 0, 1, 0)
+
+
+def vpci_seeds():
+    hdr = lambda nops: bytes([3, 0, 0, nops])           # 16 KiB + 4 KiB of RAM
+    base, size_log2 = 0x1000, 3
+    init = lambda dev, msix=True: op(12, dev, size_log2 | (0x80 if msix else 0),
+                                     (base // 16) & 0xff, (base // 16) >> 8)
+    # rng: init, a 64-byte request, a kick through MMIO, the I/O thread, save/restore.
+    img = bytearray(0x4000)
+    vpci_chain(img, size_log2, base, 0, [(0x2000, 64, WRITE)])
+    notify = op(2, 0, 0x00, 0x30, 1, 0, 0, 0)           # BAR + 0x3000, 2 bytes
+    ops = init(0) + notify + op(10, 0) + op(0, 0, 0x14, 0, 0) + op(15, 0, 5, 0, 1)
+    yield 'rng', hdr(len(ops) // 8) + ops + bytes(img)
+    # the same with INTx: the ISR read lowers the line.
+    ops = init(0, msix=False) + notify + op(10, 0) + op(0, 0, 0x00, 0x10, 0)
+    yield 'rng-intx', hdr(len(ops) // 8) + ops + bytes(img)
+    # console: output (a kick of the transmit queue), input, a drain of the pipe.
+    img = bytearray(0x4000)
+    img[0x2000:0x2005] = b'hello'
+    vpci_chain(img, size_log2, base, 1, [(0x2000, 5, 0)])
+    vpci_chain(img, size_log2, base, 0, [(0x2800, 32, WRITE)])
+    ops = (init(1) + op(11, 1, 1) + op(13, 1, 10, ord('x')) + op(11, 1, 0) + op(14, 1, 3) +
+           op(15, 1, 9, 0, 0))
+    yield 'console', hdr(len(ops) // 8) + ops + bytes(img)
+    # config space: memory decoding off and on, a BAR move, the PCI_CFG window
+    # (the cap at 0x90: + 4 bar 0, + 8 offset 0x14 = device_status, + 12 length 1, + 16 data).
+    ops = (op(7, 0, 0x04, 1, 0, 0) + op(7, 0, 0x04, 1, 2, 0) +
+           op(7, 0, 0x14, 2, 0, 0, 0, 0x20) + op(6, 1, 0x10, 0, 2) +
+           op(7, 0, 0x98, 2, 0x14, 0, 0, 0) + op(7, 0, 0x9c, 2, 1, 0, 0, 0) +
+           op(7, 0, 0xa0, 0, 3) + op(9, 1, 0xa0, 0, 0))
+    yield 'config', hdr(len(ops) // 8) + ops + bytes(0x1000)
+
+
+TARGETS = {'virtq_fuzz': seeds, 'vpci_fuzz': vpci_seeds}
+
+
 def main():
     out = sys.argv[1]
+    target = sys.argv[2] if len(sys.argv) > 2 else 'virtq_fuzz'
     os.makedirs(out, exist_ok=True)
-    for name, data in seeds():
+    for name, data in TARGETS[target]():
         with open(os.path.join(out, 'seed-' + name), 'wb') as f:
             f.write(data)
 

@@ -115,8 +115,8 @@ def fuzz_tests(res, fuzz_build, seconds):
         corpus = tempfile.mkdtemp(prefix=f'kite-{t}-')
         try:
             seeds = os.path.join(ROOT, 'fuzz', 'make_seeds.py')
-            if t == 'virtq_fuzz' and os.path.exists(seeds):
-                subprocess.run([sys.executable, seeds, corpus], stdout=subprocess.DEVNULL,
+            if t in ('virtq_fuzz', 'vpci_fuzz') and os.path.exists(seeds):
+                subprocess.run([sys.executable, seeds, corpus, t], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
             status, out, secs, timed_out = run(
                 [os.path.join(d, t), f'-max_total_time={seconds}', '-print_final_stats=1',

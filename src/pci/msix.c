@@ -160,7 +160,7 @@ uint64_t msix_pba_read(struct msix *m, uint64_t off, unsigned int size)
 	uint64_t v;
 
 	if ((size != 4 && size != 8) || (off & (size - 1)) ||
-	    off + size > (m->nr + 63) / 64 * 8)
+	    off >= (m->nr + 63) / 64 * 8 || size > (m->nr + 63) / 64 * 8 - off)
 		return 0;
 	pthread_mutex_lock(&m->lock);
 	v = m->pba[off / 8];

@@ -227,6 +227,7 @@ int pci_dev_add_bar(struct pci_dev *d, unsigned int n, enum pci_bar_type type, u
 
 	if (n >= PCI_NUM_BARS || type == PCI_BAR_NONE || !size || (size & (size - 1)) ||
 	    d->bars[n].type != PCI_BAR_NONE ||
+	    (n > 0 && d->bars[n - 1].type == PCI_BAR_MEM64) ||      /* its upper half */
 	    (type == PCI_BAR_MEM64 && (n + 1 >= PCI_NUM_BARS || d->bars[n + 1].type)) ||
 	    (type == PCI_BAR_IO && (size < 4 || size > 256)) ||
 	    (type == PCI_BAR_MEM32 && (size < 16 || size > (1ULL << 30))) ||

@@ -148,6 +148,12 @@ static void vp_set_status(struct virtio_pci *vp, uint8_t val)
 		vp_reset(vp);
 		return;
 	}
+	/*
+	 * Bits only accumulate until a reset (§2.1.2: the driver must not clear
+	 * them): a driver dropping FEATURES_OK after DRIVER_OK must not get to
+	 * rewrite the features of a running device.
+	 */
+	val |= old;
 	val &= ~VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	if ((val & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
 		/* Only offered features, and VERSION_1: else FEATURES_OK does not stick. */
@@ -540,9 +546,19 @@ void virtio_pci_save(struct virtio_pci *vp, struct virtio_pci_state *s)
 int virtio_pci_restore(struct virtio_pci *vp, const struct virtio_pci_state *s)
 {
 	struct virtio_dev *vd = vp->vd;
+	uint8_t st = s->status;
 
+	/*
+	 * The status must be one the device can reach: features are checked only
+	 * once FEATURES_OK stuck (before that the driver may have written any
+	 * bits), and DRIVER_OK without FEATURES_OK always came with NEEDS_RESET.
+	 */
 	if (s->reserved[0] || s->reserved[1] || s->reserved2 || (s->isr & ~3) ||
-	    (s->features & ~vd->host_features) ||
+	    ((st & VIRTIO_STATUS_FEATURES_OK) &&
+	     ((s->features & ~vd->host_features) ||
+	      !(s->features & VIRTIO_BIT(VIRTIO_F_VERSION_1)))) ||
+	    ((st & VIRTIO_STATUS_DRIVER_OK) &&
+	     !(st & (VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET))) ||
 	    (s->msix_config != MSIX_NO_VECTOR && s->msix_config >= vp->msix.nr))
 		return -EINVAL;
 	for (unsigned int q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++) {
