@@ -75,6 +75,7 @@ static void con_tx(struct virtio_console *c)
 {
 	struct virtio_dev *vd = &c->vd;
 	struct virtq *vq = &vd->vqs[TXQ];
+	bool pushed = false;
 	int ret;
 
 	if (c->waiting_out)
@@ -91,7 +92,9 @@ static void con_tx(struct virtio_console *c)
 			}
 			if (!con_write_chain(c)) {
 				/* Stalled reader: resume on EPOLLOUT. */
-				virtio_dev_used(vd, TXQ);
+				if (pushed)
+					virtio_dev_used(vd, TXQ);
+				pushed = false;
 				if (c->out_pollable &&
 				    evloop_set_events(vd->io, c->out_fd, EPOLLOUT) == 0) {
 					c->waiting_out = true;
@@ -101,8 +104,11 @@ static void con_tx(struct virtio_console *c)
 			}
 			virtq_push(vq, c->tx.head, 0);
 			c->tx_pending = false;
+			pushed = true;
 		}
-		virtio_dev_used(vd, TXQ);
+		if (pushed)
+			virtio_dev_used(vd, TXQ);
+		pushed = false;
 		if (ret != -EAGAIN) {
 			virtio_dev_needs_reset(vd, "bad transmit queue");
 			return;

@@ -45,6 +45,7 @@ static void rng_queue_notify(struct virtio_dev *vd, unsigned int q)
 {
 	struct virtio_rng *r = vd->priv;
 	struct virtq *vq = &vd->vqs[q];
+	bool pushed = false;
 	int ret;
 
 	for (;;) {
@@ -54,8 +55,11 @@ static void rng_queue_notify(struct virtio_dev *vd, unsigned int q)
 
 			r->bytes += n;
 			virtq_push(vq, r->chain.head, n);
+			pushed = true;
 		}
-		virtio_dev_used(vd, q);
+		if (pushed)
+			virtio_dev_used(vd, q);
+		pushed = false;
 		if (ret != -EAGAIN) {
 			virtio_dev_needs_reset(vd, "bad request queue");
 			return;
