@@ -15,6 +15,8 @@
 #include "evloop.h"
 #include "kvm.h"
 #include "log.h"
+#include "mem_host.h"
+#include "numa_topo.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -53,9 +55,31 @@ static const char usage_text[] =
 "                          default one or --cmdline), e.g. for the default\n"
 "                          guest: kite.cmd=\"uname -a\" runs a command and powers\n"
 "                          off, printing \"KITE-EXIT <status>\"\n"
-"  -m, --memory SIZE       guest RAM, e.g. 512M, 4G; a plain number is MiB\n"
+"  -m, --memory SIZE[,backend=anon|memfd|hugetlb|file][,hugepages=2M|1G]\n"
+"               [,prefault][,path=FILE]\n"
+"                          guest RAM, e.g. 512M, 4G; a plain number is MiB\n"
 "                          (default 512M).  RAM beyond 3 GiB is placed above\n"
-"                          4 GiB, leaving a hole for devices below 4 GiB\n"
+"                          4 GiB, leaving a hole for devices below 4 GiB.\n"
+"                          backend: 'anon' (default; transparent huge pages\n"
+"                          requested), 'memfd' (shared, other processes can\n"
+"                          map it), 'hugetlb' (hugetlbfs pages of\n"
+"                          hugepages=2M (default) or 1G, reserved beforehand in\n"
+"                          /sys/kernel/mm/hugepages), 'file' (path=FILE: a new\n"
+"                          or empty file is sized to SIZE, an existing one must\n"
+"                          be at least SIZE).  prefault: populate all of it\n"
+"                          before the guest starts\n"
+"      --numa node=N,cpus=A[-B][,cpus=...],memory=SIZE[,host-node=H]\n"
+"                          a guest NUMA node (repeat for each, numbered from 0):\n"
+"                          its vCPUs and memory (the nodes' memory adds up to\n"
+"                          --memory; node 0 gets the lowest addresses), and\n"
+"                          optionally the host node its memory is bound to.\n"
+"                          The guest sees them in ACPI SRAT and SLIT\n"
+"      --numa-distance A:B=D\n"
+"                          distance from node A to B (11-254; default 20, and\n"
+"                          B:A the same unless given)\n"
+"      --cpu-affinity      pin each node's vCPU threads to its host node's CPUs\n"
+"      --stats             at exit, print guest RAM size, how much of it the\n"
+"                          host populated, and the page size backing it\n"
 "  -c, --cpus N            number of vCPUs, each on its own thread (default 1)\n"
 "      --on-reboot=ACTION  when the guest resets: 'exit' (status 3) or\n"
 "                          'restart' the VM (default)\n"
@@ -123,7 +147,8 @@ static void usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE, OPT_RNG, OPT_CONSOLE, OPT_NET };
+enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE, OPT_RNG, OPT_CONSOLE, OPT_NET, OPT_NUMA, OPT_NUMA_DIST, OPT_CPU_AFFINITY,
+       OPT_STATS };
 
 static const char *cmdline_extra;
 
@@ -140,6 +165,10 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "cpu-profile", required_argument, NULL, OPT_CPU_PROFILE },
 		{ "rng", no_argument, NULL, OPT_RNG },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "numa", required_argument, NULL, OPT_NUMA },
+		{ "numa-distance", required_argument, NULL, OPT_NUMA_DIST },
+		{ "cpu-affinity", no_argument, NULL, OPT_CPU_AFFINITY },
+		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -165,6 +194,17 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			fputs(usage_text, stdout);
 			exit(0);
 		case OPT_RNG: cfg->rng = true; break;
+		case OPT_STATS: cfg->stats = true; break;
+		case OPT_CPU_AFFINITY: cfg->numa.cpu_affinity = true; break;
+		case OPT_NUMA:
+		case OPT_NUMA_DIST: {
+			char err[256];
+
+			if ((c == OPT_NUMA ? numa_parse_node : numa_parse_distance)(&cfg->numa, optarg,
+										      err, sizeof(err)))
+				usage_error("%s", err);
+			break;
+		}
 		case OPT_NET: {
 			static struct net_opts nets[VM_MAX_VIRTIO];
 			char err[256];
@@ -228,23 +268,23 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARN);
 
-	int ret = parse_size(memory, &v);
+	char err[512];
+	int ret = mem_parse_opts(memory, &cfg->mem, err, sizeof(err));
 
 	if (ret)
-		usage_error("--memory '%s' is not a size: use e.g. 512M or 4G", memory);
-	if (v == 0)
-		usage_error("--memory must be more than 0");
-	if (v < 2 * MiB || v > MEM_MAX_SIZE)
-		usage_error("--memory %s is out of range: use 2M to 32T", memory);
-	if (v % (4 * KiB))
-		usage_error("--memory %s is not a multiple of 4 KiB", memory);
-	cfg->mem_size = v;
+		usage_error("%s", err);
+	cfg->mem_size = cfg->mem.size;
 	ret = parse_uint(cpus, 0, UINT32_MAX, &v);
 	if (ret)
 		usage_error("--cpus '%s' is not a number", cpus);
 	if (v == 0)
 		usage_error("--cpus must be at least 1");
 	cfg->ncpus = v;
+	ret = numa_validate(&cfg->numa, cfg->ncpus, cfg->mem_size,
+			    cfg->mem.backend == MEM_BACKEND_HUGETLB ? cfg->mem.hugepage_size : 4 * KiB,
+			    NULL, err, sizeof(err));
+	if (ret)
+		usage_error("%s", err);
 }
 
 static void vm_quit(void *ctx)
@@ -328,6 +368,8 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 	if (!ret)
 		evloop_run(&ev);
 	vm_stop_vcpus(&vm);
+	if (cfg->stats)
+		vm_print_stats(&vm);
 	ret = __atomic_load_n(&vm.stop, __ATOMIC_ACQUIRE);
 	*status = exit_status(ret, sc.signo);
 	if (ret == VM_STOP_RESET)

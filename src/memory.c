@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "memory.h"
 #include "util.h"
@@ -40,6 +41,8 @@ int mem_alloc(struct guest_mem *gm, uint64_t size)
 	madvise(map, size, MADV_DONTDUMP);
 	gm->map = map;
 	gm->map_size = size;
+	gm->page_size = 4 * KiB;
+	gm->fd = -1;
 	for (i = 0; i < gm->nr; i++) {
 		gm->regions[i].hva = (uint8_t *)map + off;
 		off += gm->regions[i].size;
@@ -51,6 +54,8 @@ void mem_free(struct guest_mem *gm)
 {
 	if (gm->map)
 		munmap(gm->map, gm->map_size);
+	if (gm->map && gm->fd >= 0)
+		close(gm->fd);
 	memset(gm, 0, sizeof(*gm));
 }
 

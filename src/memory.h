@@ -48,6 +48,9 @@ struct guest_mem {
 	uint64_t total;      /* RAM bytes */
 	void *map;           /* the one host mapping all regions live in */
 	uint64_t map_size;
+	uint64_t page_size;  /* host page size backing it (hugetlb), else 4 KiB */
+	int backend;         /* enum mem_backend (mem_host.h) */
+	int fd;              /* memfd or file behind the mapping; -1 for anonymous memory */
 };
 
 enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3 };

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <time.h>
+#include <numa.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
@@ -57,12 +59,14 @@ void vm_request_stop(struct vm *vm, enum vm_stop why)
 
 static int vm_setup_memory(struct vm *vm)
 {
+	struct numa_mem_range ranges[NUMA_MAX_NODES + MEM_MAX_REGIONS];
 	struct sysinfo si;
 	uint64_t host;
-	char a[32], b[32];
+	unsigned int nr;
+	char a[32], b[32], err[512];
 	int ret;
 
-	if (sysinfo(&si) == 0) {
+	if (vm->cfg->mem.backend != MEM_BACKEND_HUGETLB && sysinfo(&si) == 0) {
 		host = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 		if (vm->cfg->mem_size > host) {
 			pr_err("--memory %s is more than this host can back (%s of RAM and swap): "
@@ -71,11 +75,31 @@ static int vm_setup_memory(struct vm *vm)
 			return -E2BIG;
 		}
 	}
-	ret = mem_alloc(&vm->mem, vm->cfg->mem_size);
+	ret = mem_create(&vm->mem, &vm->cfg->mem, err, sizeof(err));
 	if (ret) {
-		pr_err("cannot allocate %s of guest memory: %s",
-		       fmt_size(vm->cfg->mem_size, a, sizeof(a)), strerror(-ret));
-		return -E2BIG;
+		pr_err("%s", err);
+		return ret == -EINVAL ? -EINVAL : -E2BIG;
+	}
+	/* Bind each guest node's memory to its host node before anything touches it. */
+	nr = numa_mem_ranges(&vm->cfg->numa, &vm->mem, ranges, ARRAY_SIZE(ranges));
+	for (unsigned int i = 0; i < nr; i++) {
+		int host_node = vm->cfg->numa.nodes[ranges[i].node].host_node;
+
+		if (host_node < 0)
+			continue;
+		ret = mem_bind_node(&vm->mem, ranges[i].gpa, ranges[i].size, host_node);
+		if (ret) {
+			pr_err("cannot bind guest node %u's memory to host node %d: %s",
+			       ranges[i].node, host_node, strerror(-ret));
+			return ret;
+		}
+	}
+	if (vm->cfg->mem.prefault) {
+		ret = mem_prefault(&vm->mem);
+		if (ret) {
+			pr_err("cannot populate guest RAM (prefault): %s", strerror(-ret));
+			return -E2BIG;
+		}
 	}
 	for (unsigned int i = 0; i < vm->mem.nr; i++) {
 		struct mem_region *r = &vm->mem.regions[i];
@@ -394,7 +418,10 @@ static int vm_boot_bzimage(struct vm *vm, const uint8_t *img, size_t size)
 
 static int vm_load_kernel(struct vm *vm)
 {
+	struct numa_mem_range ranges[NUMA_MAX_NODES + MEM_MAX_REGIONS];
 	struct acpi_config acfg = {
+		.numa = &vm->cfg->numa,
+		.numa_ranges = ranges,
 		.ncpus = vm->nr_vcpus,
 		.pci = true,
 		.ecam_base = PCI_ECAM_BASE,
@@ -409,6 +436,7 @@ static int vm_load_kernel(struct vm *vm)
 	long alen;
 	int ret;
 
+	acfg.nr_numa_ranges = numa_mem_ranges(&vm->cfg->numa, &vm->mem, ranges, ARRAY_SIZE(ranges));
 	acpi = mem_ptr(&vm->mem, MEM_ACPI_START, MEM_ACPI_END - MEM_ACPI_START);
 	alen = acpi ? acpi_build(acpi, MEM_ACPI_END - MEM_ACPI_START, MEM_ACPI_START, &acfg) : -EFAULT;
 	if (alen < 0) {
@@ -481,6 +509,43 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, s
 	return vm_load_kernel(vm);
 }
 
+/* --cpu-affinity: run vCPU i on the CPUs of its node's host node. */
+static void vm_pin_vcpu(struct vm *vm, unsigned int i)
+{
+	int host_node = vm->cfg->numa.nodes[numa_cpu_node(&vm->cfg->numa, i)].host_node;
+	struct bitmask *cpus = numa_allocate_cpumask();
+	cpu_set_t set;
+	int ret;
+
+	CPU_ZERO(&set);
+	if (cpus && numa_node_to_cpus(host_node, cpus) == 0)
+		for (unsigned int c = 0; c < cpus->size && c < CPU_SETSIZE; c++)
+			if (numa_bitmask_isbitset(cpus, c))
+				CPU_SET(c, &set);
+	if (cpus)
+		numa_free_cpumask(cpus);
+	ret = CPU_COUNT(&set) ? pthread_setaffinity_np(vm->vcpus[i].thread, sizeof(set), &set) :
+				ENOENT;
+	if (ret)
+		pr_warn("vCPU %u: cannot pin to host node %d's CPUs: %s", i, host_node, strerror(ret));
+}
+
+void vm_print_stats(struct vm *vm)
+{
+	struct mem_usage u;
+	char a[32], b[32], c[32], d[32];
+
+	if (mem_usage(&vm->mem, &u)) {
+		pr_err("memory: cannot read /proc/self/smaps");
+		return;
+	}
+	fprintf(stderr, "kite: memory: %s guest RAM, %s populated (%s in huge pages), %s pages "
+		"(%s%s)\n", fmt_size(vm->mem.total, a, sizeof(a)), fmt_size(u.populated, b, sizeof(b)),
+		fmt_size(u.huge, c, sizeof(c)), fmt_size(vm->mem.page_size, d, sizeof(d)),
+		mem_backend_name(vm->mem.backend),
+		vm->mem.backend == MEM_BACKEND_HUGETLB ? "" : ", transparent huge pages requested");
+}
+
 int vm_start(struct vm *vm)
 {
 	int ret = iothread_start(&vm->io);
@@ -495,6 +560,8 @@ int vm_start(struct vm *vm)
 			vm_request_stop(vm, VM_STOP_ERROR);
 			return ret;
 		}
+		if (vm->cfg->numa.cpu_affinity)
+			vm_pin_vcpu(vm, i);
 	}
 	return 0;
 }

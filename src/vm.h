@@ -18,6 +18,8 @@
 #include "kvm.h"
 #include "arch/x86/compat.h"
 #include "memory.h"
+#include "mem_host.h"
+#include "numa_topo.h"
 #include "hw/i8042.h"
 #include "hw/pm.h"
 #include "hw/pvpanic.h"
@@ -32,6 +34,9 @@ struct vm_config {
 	const char *initrd;
 	const char *cmdline;
 	uint64_t mem_size;
+	struct mem_opts mem;            /* backend, huge pages, prefault (mem.size = mem_size) */
+	struct numa_config numa;        /* validated */
+	bool stats;                     /* --stats: memory accounting at exit */
 	unsigned int ncpus;
 	enum cpu_profile cpu_profile;   /* resolved: host or compat */
 	enum on_reboot on_reboot;
@@ -107,6 +112,8 @@ void vm_request_stop(struct vm *vm, enum vm_stop why);
 /* Stop and join all vCPU threads (VMM thread only). */
 void vm_stop_vcpus(struct vm *vm);
 void vm_destroy(struct vm *vm);
+/* --stats: one line on stderr with the guest RAM size, what the host populated, the page size. */
+void vm_print_stats(struct vm *vm);
 
 static inline bool vm_stopping(const struct vm *vm)
 {

@@ -280,6 +280,71 @@ static gpa_t acpi_mcfg(struct acpi_writer *w, const struct acpi_config *cfg)
 	return gpa;
 }
 
+static gpa_t acpi_srat(struct acpi_writer *w, const struct acpi_config *cfg)
+{
+	size_t len = sizeof(struct acpi_header) + 12 + cfg->nr_numa_ranges * sizeof(struct srat_mem);
+	struct acpi_header *h;
+	uint8_t *p;
+	gpa_t gpa;
+
+	for (unsigned int i = 0; i < cfg->ncpus; i++)
+		len += i < 255 ? sizeof(struct srat_lapic) : sizeof(struct srat_x2apic);
+	h = acpi_alloc(w, len, &gpa);
+	if (!h)
+		return 0;
+	acpi_header_init(h, "SRAT", len, 3);
+	p = (uint8_t *)(h + 1);
+	memcpy(p, &(uint32_t){ 1 }, 4);           /* reserved, 1 for compatibility */
+	p += 12;
+	for (unsigned int i = 0; i < cfg->ncpus; i++) {
+		uint32_t node = numa_cpu_node(cfg->numa, i);
+
+		if (i < 255) {
+			struct srat_lapic l = { 0, sizeof(l), node & 0xff, i, 1, 0,
+						{ node >> 8, node >> 16, node >> 24 }, 0 };
+
+			memcpy(p, &l, sizeof(l));
+			p += sizeof(l);
+		} else {
+			struct srat_x2apic x = { 2, sizeof(x), 0, node, i, 1, 0, 0 };
+
+			memcpy(p, &x, sizeof(x));
+			p += sizeof(x);
+		}
+	}
+	for (unsigned int i = 0; i < cfg->nr_numa_ranges; i++) {
+		const struct numa_mem_range *r = &cfg->numa_ranges[i];
+		struct srat_mem m = { 1, sizeof(m), r->node, 0, r->gpa, r->size, 0, 1, 0 };
+
+		memcpy(p, &m, sizeof(m));
+		p += sizeof(m);
+	}
+	acpi_finish(h);
+	return gpa;
+}
+
+static gpa_t acpi_slit(struct acpi_writer *w, const struct acpi_config *cfg)
+{
+	unsigned int n = cfg->numa->nr_nodes;
+	size_t len = sizeof(struct acpi_header) + 8 + n * n;
+	struct acpi_header *h;
+	uint8_t *p;
+	gpa_t gpa;
+
+	h = acpi_alloc(w, len, &gpa);
+	if (!h)
+		return 0;
+	acpi_header_init(h, "SLIT", len, 1);
+	p = (uint8_t *)(h + 1);
+	memcpy(p, &(uint64_t){ n }, 8);
+	p += 8;
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int j = 0; j < n; j++)
+			*p++ = cfg->numa->dist[i][j];
+	acpi_finish(h);
+	return gpa;
+}
+
 long acpi_build(uint8_t *buf, size_t size, gpa_t base, const struct acpi_config *cfg)
 {
 	struct acpi_writer w = { .buf = buf, .size = size, .base = base };
@@ -299,6 +364,10 @@ long acpi_build(uint8_t *buf, size_t size, gpa_t base, const struct acpi_config 
 	tables[n++] = acpi_madt(&w, cfg);
 	if (cfg->pci)
 		tables[n++] = acpi_mcfg(&w, cfg);
+	if (cfg->numa && cfg->numa->nr_nodes) {
+		tables[n++] = acpi_srat(&w, cfg);
+		tables[n++] = acpi_slit(&w, cfg);
+	}
 	xsdt = acpi_alloc(&w, sizeof(*xsdt) + n * sizeof(uint64_t), &xsdt_gpa);
 	if (w.err)
 		return w.err;

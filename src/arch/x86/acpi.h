@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "memory.h"
+#include "numa_topo.h"
 
 #define ACPI_OEM_ID        "KITE  "
 #define ACPI_OEM_TABLE_ID  "KITEVM  "
@@ -114,7 +115,33 @@ struct acpi_config {
 	uint64_t ecam_base;
 	uint64_t mmio32_base, mmio32_end;
 	uint64_t mmio64_base, mmio64_end;
+	/* Guest NUMA (NULL or nr_nodes 0: none): SRAT and SLIT. */
+	const struct numa_config *numa;
+	const struct numa_mem_range *numa_ranges;
+	unsigned int nr_numa_ranges;
 };
+
+struct srat_lapic {
+	uint8_t type, length, proximity_lo, apic_id;
+	uint32_t flags;
+	uint8_t sapic_eid, proximity_hi[3];
+	uint32_t clock_domain;
+} __attribute__((packed));
+
+struct srat_mem {
+	uint8_t type, length;
+	uint32_t proximity;
+	uint16_t reserved1;
+	uint64_t base, size;
+	uint32_t reserved2, flags;
+	uint64_t reserved3;
+} __attribute__((packed));
+
+struct srat_x2apic {
+	uint8_t type, length;
+	uint16_t reserved1;
+	uint32_t proximity, x2apic_id, flags, clock_domain, reserved2;
+} __attribute__((packed));
 
 struct acpi_mcfg_alloc {
 	uint64_t base;
