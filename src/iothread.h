@@ -19,6 +19,11 @@ struct iothread {
 	int stop_efd;
 	bool started;
 	char name[16];
+	/* Pause: the thread parks in a callback until resumed. */
+	int pause_efd;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool pause_req, parked;
 };
 
 int iothread_init(struct iothread *io, const char *name);
@@ -26,5 +31,8 @@ int iothread_start(struct iothread *io);
 /* Stop and join the thread (callbacks have returned when this returns). */
 void iothread_stop(struct iothread *io);
 void iothread_destroy(struct iothread *io);
+/* Park the thread between callbacks (any other thread); no-op if not started. */
+void iothread_pause(struct iothread *io);
+void iothread_resume(struct iothread *io);
 
 #endif

@@ -165,8 +165,18 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!vm_stopping(vm)) {
-		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		int ret;
 
+		/*
+		 * A pause kicks us out of KVM_RUN with immediate_exit, which first
+		 * completes a pending port/MMIO read: here we are at an
+		 * instruction boundary.
+		 */
+		if (__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE)) {
+			vm_vcpu_park(vm);
+			continue;
+		}
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;

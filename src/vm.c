@@ -55,6 +55,76 @@ void vm_request_stop(struct vm *vm, enum vm_stop why)
 		return;
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
 		pr_err("cannot signal the VMM thread: %s", strerror(errno));
+	/* Parked vCPUs must see the stop too. */
+	pthread_mutex_lock(&vm->run_lock);
+	pthread_cond_broadcast(&vm->run_cond);
+	pthread_mutex_unlock(&vm->run_lock);
+}
+
+void vm_vcpu_park(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->run_cond);
+	while (vm->pause_req && !vm_stopping(vm))
+		pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->run_lock);
+}
+
+static unsigned int vm_nr_started(const struct vm *vm)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].started;
+	return n;
+}
+
+int vm_pause(struct vm *vm)
+{
+	if (vm->paused)
+		return 0;
+	if (vm_stopping(vm))
+		return -ESHUTDOWN;
+	pthread_mutex_lock(&vm->run_lock);
+	__atomic_store_n(&vm->pause_req, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vm->run_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->run_lock);
+	while (vm->nr_parked < vm_nr_started(vm) && !vm_stopping(vm))
+		pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+	pthread_mutex_unlock(&vm->run_lock);
+	if (vm_stopping(vm)) {
+		vm_resume(vm);
+		return -ESHUTDOWN;
+	}
+	/* Devices: no more queue processing, nothing held. */
+	iothread_pause(&vm->io);
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_dev *vd = vm->virtio[i].vd;
+
+		if (vd->ops->quiesce) {
+			virtio_dev_lock(vd);
+			vd->ops->quiesce(vd);
+			virtio_dev_unlock(vd);
+		}
+	}
+	vm->paused = true;
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (vm->paused)
+		iothread_resume(&vm->io);
+	vm->paused = false;
+	pthread_mutex_lock(&vm->run_lock);
+	__atomic_store_n(&vm->pause_req, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->run_cond);
+	pthread_mutex_unlock(&vm->run_lock);
+	return 0;
 }
 
 static int vm_setup_memory(struct vm *vm)
@@ -469,6 +539,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, s
 	vm->kvm = kvm;
 	vm->ev = ev;
 	vm->stop_efd = -1;
+	pthread_mutex_init(&vm->run_lock, NULL);
+	pthread_cond_init(&vm->run_cond, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	vm->start_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 

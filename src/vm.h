@@ -97,6 +97,13 @@ struct vm {
 	struct evloop *ev;           /* the VMM thread's loop */
 	int stop_efd;                /* vCPUs/devices -> VMM thread: a stop was requested */
 	int stop;                    /* enum vm_stop, first request wins (atomic) */
+
+	/* Pause: vCPUs park at an instruction boundary (after pending I/O completed). */
+	pthread_mutex_t run_lock;
+	pthread_cond_t run_cond;
+	bool pause_req;              /* vCPUs must park (atomic reads in the run loop) */
+	unsigned int nr_parked;
+	bool paused;                 /* vm_pause() completed */
 	uint64_t start_ns;
 };
 
@@ -112,6 +119,17 @@ void vm_request_stop(struct vm *vm, enum vm_stop why);
 /* Stop and join all vCPU threads (VMM thread only). */
 void vm_stop_vcpus(struct vm *vm);
 void vm_destroy(struct vm *vm);
+
+/*
+ * Pause (VMM thread): every vCPU leaves KVM_RUN at an instruction boundary
+ * (pending port/MMIO reads completed) and parks; the I/O thread parks; every
+ * device gives back or completes the chains it holds.  Idempotent.
+ * vm_resume() undoes it.  0, or -errno if the VM is stopping.
+ */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+/* A vCPU thread: park while a pause is requested (called from the run loop). */
+void vm_vcpu_park(struct vm *vm);
 /* --stats: one line on stderr with the guest RAM size, what the host populated, the page size. */
 void vm_print_stats(struct vm *vm);
 

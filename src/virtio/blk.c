@@ -549,6 +549,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.config_read = blk_config_read,
 	.queue_notify = blk_queue_notify,
 	.reset = blk_reset,
+	.quiesce = virtio_blk_drain,
 	.destroy = blk_destroy,
 	.state_size = sizeof(struct virtio_blk_state),
 	.save = blk_save,

@@ -271,6 +271,21 @@ static void con_reset(struct virtio_dev *vd)
 	c->tx_off = 0;
 }
 
+/* Pause/snapshot: a chain stalled on the reader is given back (its rest unwritten). */
+static void con_quiesce(struct virtio_dev *vd)
+{
+	struct virtio_console *c = vd->priv;
+
+	if (c->waiting_out)
+		evloop_set_events(vd->io, c->out_fd, 0);
+	c->waiting_out = false;
+	if (c->tx_pending) {
+		virtq_push(&vd->vqs[TXQ], c->tx.head, 0);
+		c->tx_pending = false;
+		virtio_dev_used(vd, TXQ);
+	}
+}
+
 static void con_destroy(struct virtio_dev *vd)
 {
 	struct virtio_console *c = vd->priv;
@@ -309,6 +324,7 @@ static const struct virtio_dev_ops console_ops = {
 	.config_write = con_config_write,
 	.queue_notify = con_queue_notify,
 	.reset = con_reset,
+	.quiesce = con_quiesce,
 	.destroy = con_destroy,
 	.state_size = sizeof(struct virtio_console_state),
 	.save = con_save,

@@ -650,6 +650,36 @@ static void net_reset(struct virtio_dev *vd)
 	n->rx_off = 0;
 }
 
+/*
+ * Pause/snapshot: give back every chain held, so the queues' indices are the
+ * whole state.  A frame half placed, or one waiting for the TAP, is dropped
+ * (as a lossy link may); the guest sees its buffers come back empty.
+ */
+static void net_quiesce(struct virtio_dev *vd)
+{
+	struct net_dev *n = to_net(vd);
+	struct virtq *rxq = &vd->vqs[VIRTIO_NET_RXQ], *txq = &vd->vqs[VIRTIO_NET_TXQ];
+
+	if (n->tx_pending) {
+		virtq_push(txq, n->tx.head, 0);
+		n->tx_dropped++;
+		n->tx_pending = false;
+		virtio_dev_used(vd, VIRTIO_NET_TXQ);
+	}
+	if (n->rx_held) {
+		virtq_push(rxq, n->rx.head, 0);
+		for (unsigned int i = 0; i < n->rx_nr; i++)
+			virtq_push(rxq, n->rx_heads[i], 0);
+		if (n->rx_len)
+			n->rx_dropped++;
+		n->rx_held = false;
+		n->rx_nr = 0;
+		n->rx_len = 0;
+		n->rx_off = 0;
+		virtio_dev_used(vd, VIRTIO_NET_RXQ);
+	}
+}
+
 static void net_destroy(struct virtio_dev *vd)
 {
 	struct net_dev *n = to_net(vd);
@@ -703,6 +733,7 @@ static const struct virtio_dev_ops net_ops = {
 	.activate = net_activate,
 	.queue_notify = net_queue_notify,
 	.reset = net_reset,
+	.quiesce = net_quiesce,
 	.destroy = net_destroy,
 	.state_size = sizeof(struct virtio_net_state),
 	.save = net_save,

@@ -91,6 +91,12 @@ struct virtio_dev_ops {
 	 * afterwards) and return device-specific state to its initial values.
 	 */
 	void (*reset)(struct virtio_dev *vd);
+	/*
+	 * Pause / snapshot (I/O thread parked, lock held): complete every
+	 * request in flight and give back (push) every chain the device holds,
+	 * so the queues' state is all there is.  May be NULL.
+	 */
+	void (*quiesce)(struct virtio_dev *vd);
 	/* Free the device (after the I/O thread has stopped). */
 	void (*destroy)(struct virtio_dev *vd);
 	/*
