@@ -27,7 +27,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # Debian packages: toolchain, test framework, the QEMU used for cross-checks,
 # and what the default guest is built from (Linux source, busybox).
-packages=(build-essential meson ninja-build pkg-config python3 libcmocka-dev liburing-dev libnuma-dev libmicrohttpd-dev libjson-c-dev
+packages=(build-essential meson ninja-build pkg-config python3 libcmocka-dev liburing-dev libnuma-dev libmicrohttpd-dev libjson-c-dev zlib1g-dev
 	  qemu-system-x86 util-linux clang
 	  linux-source-6.1 busybox-static bc bison flex libelf-dev libssl-dev cpio xz-utils)
 missing=()

@@ -17,6 +17,8 @@
 #include "log.h"
 #include "mem_host.h"
 #include "numa_topo.h"
+#include "snapshot.h"
+#include "vm_state.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -78,6 +80,12 @@ static const char usage_text[] =
 "                          distance from node A to B (11-254; default 20, and\n"
 "                          B:A the same unless given)\n"
 "      --cpu-affinity      pin each node's vCPU threads to its host node's CPUs\n"
+"      --restore DIR       start from a snapshot directory (written by the API's\n"
+"                          PUT /vm/snapshot): the kernel, memory, vCPUs and\n"
+"                          devices come from it, so give no other VM options.\n"
+"                          Guest RAM is mapped copy-on-write from DIR/memory.\n"
+"                          Disk images are used as they are now: keeping them\n"
+"                          consistent with the snapshot is up to you\n"
 "      --stats             at exit, print guest RAM size, how much of it the\n"
 "                          host populated, and the page size backing it\n"
 "  -c, --cpus N            number of vCPUs, each on its own thread (default 1)\n"
@@ -148,9 +156,10 @@ static void usage_error(const char *fmt, ...)
 }
 
 enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE, OPT_RNG, OPT_CONSOLE, OPT_NET, OPT_NUMA, OPT_NUMA_DIST, OPT_CPU_AFFINITY,
-       OPT_STATS };
+       OPT_STATS, OPT_RESTORE };
 
 static const char *cmdline_extra;
+static const char *restore_dir;      /* --restore DIR */
 
 static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 {
@@ -169,6 +178,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "numa-distance", required_argument, NULL, OPT_NUMA_DIST },
 		{ "cpu-affinity", no_argument, NULL, OPT_CPU_AFFINITY },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -195,6 +205,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			exit(0);
 		case OPT_RNG: cfg->rng = true; break;
 		case OPT_STATS: cfg->stats = true; break;
+		case OPT_RESTORE: restore_dir = optarg; break;
 		case OPT_CPU_AFFINITY: cfg->numa.cpu_affinity = true; break;
 		case OPT_NUMA:
 		case OPT_NUMA_DIST: {
@@ -266,6 +277,11 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (restore_dir && (cfg->kernel || cfg->initrd || cfg->cmdline || cmdline_extra ||
+			    strcmp(memory, "512M") || strcmp(cpus, "1") || cfg->nr_disks ||
+			    cfg->nr_nets || cfg->numa.nr_nodes || cfg->rng || cfg->virtio_console))
+		usage_error("--restore takes the VM's configuration (kernel, memory, vCPUs, devices) "
+			    "from the snapshot: give no other VM options");
 	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARN);
 
 	char err[512];
@@ -457,6 +473,93 @@ static bool kernel_is_linux(const char *path)
 	return is_linux;
 }
 
+static int run_loop(struct vm_config *cfg, struct kvm_sys *kvm);
+
+static int run_loop(struct vm_config *cfg, struct kvm_sys *kvm)
+{
+	struct console con;
+	sigset_t set;
+	int sigfd, status, ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	ret = vcpu_install_kick_handler();
+	if (ret) {
+		pr_err("cannot install the vCPU kick handler: %s", strerror(-ret));
+		return EXIT_ERROR;
+	}
+	/* SIGINT/SIGTERM/SIGHUP are read through a signalfd by the VMM thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, VCPU_KICK_SIGNAL);
+	sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
+		pr_err("signalfd: %s", strerror(errno));
+		return EXIT_ERROR;
+	}
+
+	console_setup_terminal(&con, cfg->console_in_fd);
+	for (;;) {
+		ret = run_once(cfg, kvm, &con, sigfd, &status);
+		/* Ctrl-A x typed while the guest was resetting still quits. */
+		if (con.quit_requested) {
+			status = EXIT_POWEROFF;
+			break;
+		}
+		if (ret == VM_STOP_RESET && cfg->on_reboot == ON_REBOOT_RESTART) {
+			pr_info("restarting the VM (--on-reboot=restart)");
+			if (cfg->restore) {
+				/* A restored VM reboots its kernel on fresh memory. */
+				cfg->restore = NULL;
+				memset(&cfg->mem, 0, sizeof(cfg->mem));
+				cfg->mem.size = cfg->mem_size;
+			}
+			continue;
+		}
+		break;
+	}
+	console_restore(&con);
+	close(sigfd);
+	return status;
+}
+
+/* kite run --restore DIR: the configuration and state come from the snapshot. */
+static int cmd_run_restore(struct vm_config *cfg)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	struct state_image img;
+	struct kvm_sys kvm;
+	char err[512];
+	int status;
+
+	if (snapshot_load_state(restore_dir, &buf, &len, &img, err, sizeof(err)) ||
+	    vm_state_config(&img, cfg, err, sizeof(err))) {
+		pr_err("%s", err);
+		free(buf);
+		return EXIT_USAGE;
+	}
+	memset(&cfg->mem, 0, sizeof(cfg->mem));
+	cfg->mem.size = cfg->mem_size;
+	cfg->mem.backend = MEM_BACKEND_FILE;
+	cfg->mem.private_file = true;
+	snprintf(cfg->mem.path, sizeof(cfg->mem.path), "%s/memory", restore_dir);
+	cfg->restore = &img;
+	if (kvm_sys_open(&kvm)) {
+		status = EXIT_USAGE;
+	} else {
+		status = run_loop(cfg, &kvm);
+		kvm_sys_close(&kvm);
+	}
+	state_image_free(&img);
+	free(buf);
+	vm_state_config_free(cfg);
+	return status;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg = {
@@ -466,11 +569,11 @@ static int cmd_run(int argc, char **argv)
 	};
 	char kernel[4096], initrd[4096], *cmdline = NULL;
 	struct kvm_sys kvm;
-	struct console con;
-	sigset_t set;
-	int sigfd, status, ret;
+	int status;
 
 	parse_run_args(argc, argv, &cfg);
+	if (restore_dir)
+		return cmd_run_restore(&cfg);
 	if (!cfg.kernel)
 		use_default_guest(&cfg, kernel, initrd, sizeof(kernel));
 	/* User files first: a typo should not need /dev/kvm to be reported. */
@@ -507,46 +610,12 @@ static int cmd_run(int argc, char **argv)
 			"code, so Linux takes about 20 s to boot here; on hardware KVM it takes "
 			"milliseconds\n");
 
-	signal(SIGPIPE, SIG_IGN);
-	ret = vcpu_install_kick_handler();
-	if (ret) {
-		pr_err("cannot install the vCPU kick handler: %s", strerror(-ret));
-		return EXIT_ERROR;
-	}
-	/* SIGINT/SIGTERM/SIGHUP are read through a signalfd by the VMM thread only. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, VCPU_KICK_SIGNAL);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	sigdelset(&set, VCPU_KICK_SIGNAL);
-	sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sigfd < 0) {
-		pr_err("signalfd: %s", strerror(errno));
-		return EXIT_ERROR;
-	}
-
-	console_setup_terminal(&con, cfg.console_in_fd);
-	for (;;) {
-		ret = run_once(&cfg, &kvm, &con, sigfd, &status);
-		/* Ctrl-A x typed while the guest was resetting still quits. */
-		if (con.quit_requested) {
-			status = EXIT_POWEROFF;
-			break;
-		}
-		if (ret == VM_STOP_RESET && cfg.on_reboot == ON_REBOOT_RESTART) {
-			pr_info("restarting the VM (--on-reboot=restart)");
-			continue;
-		}
-		break;
-	}
-	console_restore(&con);
-	close(sigfd);
+	status = run_loop(&cfg, &kvm);
 	kvm_sys_close(&kvm);
 	free(cmdline);
 	return status;
 }
+
 
 int main(int argc, char **argv)
 {

@@ -189,6 +189,18 @@ static int open_backing(const struct mem_opts *o, char *err, size_t errlen)
 		}
 		return fd;
 	case MEM_BACKEND_FILE:
+		if (o->private_file) {
+			fd = open(o->path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != o->size) {
+				snprintf(err, errlen, "snapshot memory '%s' is missing or not %s: %s",
+					 o->path, fmt_size(o->size, a, sizeof(a)),
+					 fd < 0 ? strerror(errno) : "wrong size");
+				if (fd >= 0)
+					close(fd);
+				return -EINVAL;
+			}
+			return fd;
+		}
 		fd = open(o->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			snprintf(err, errlen, "cannot create or open memory file '%s': %s", o->path,
@@ -255,7 +267,8 @@ int mem_create(struct guest_mem *gm, const struct mem_opts *o, char *err, size_t
 	if (map + o->size < resv + o->size + align)
 		munmap(map + o->size, resv + o->size + align - (map + o->size));
 	if (mmap(map, o->size, PROT_READ | PROT_WRITE,
-		 MAP_FIXED | (fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS), fd, 0) == MAP_FAILED) {
+		 MAP_FIXED | (fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS :
+			      o->private_file ? MAP_PRIVATE : MAP_SHARED), fd, 0) == MAP_FAILED) {
 		ret = -errno;
 		munmap(map, o->size);
 		if (o->backend == MEM_BACKEND_HUGETLB)

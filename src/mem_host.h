@@ -32,6 +32,7 @@ struct mem_opts {
 	uint64_t hugepage_size;         /* hugetlb: 2 MiB or 1 GiB */
 	bool prefault;
 	char path[4096];                /* backend=file */
+	bool private_file;              /* restore: map `path` copy-on-write, lazily, exactly SIZE */
 };
 
 /*

@@ -25,6 +25,7 @@
 #include "virtio/console.h"
 #include "virtio/rng.h"
 #include "vm.h"
+#include "vm_state.h"
 
 static int vm_set_irq(void *ctx, unsigned int gsi, int level)
 {
@@ -577,6 +578,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, s
 		ret = vcpu_create(vm, i, &vm->vcpus[i]);
 		if (ret)
 			return ret;
+	}
+	if (cfg->restore) {
+		char err[512] = "";
+
+		ret = vm_state_restore(vm, cfg->restore, err, sizeof(err));
+		if (ret)
+			pr_err("cannot restore the snapshot: %s", err);
+		return ret ? -EINVAL : 0;
 	}
 	return vm_load_kernel(vm);
 }

@@ -37,6 +37,7 @@ struct vm_config {
 	struct mem_opts mem;            /* backend, huge pages, prefault (mem.size = mem_size) */
 	struct numa_config numa;        /* validated */
 	bool stats;                     /* --stats: memory accounting at exit */
+	const struct state_image *restore;  /* --restore: apply this state instead of booting */
 	unsigned int ncpus;
 	enum cpu_profile cpu_profile;   /* resolved: host or compat */
 	enum on_reboot on_reboot;
@@ -62,6 +63,7 @@ enum vm_stop {
 };
 
 struct vcpu;
+struct state_image;
 
 /* A virtio device on the PCI bus. */
 struct vm_virtio {

@@ -274,6 +274,22 @@ int pci_dev_add_cap(struct pci_dev *d, uint8_t id, uint8_t len)
 	return off;
 }
 
+int pci_dev_restore_config(struct pci_dev *d, const uint8_t cfg[PCI_CFG_SIZE])
+{
+	struct pci_host *h = d->host;
+
+	for (unsigned int i = 0; i < PCI_CFG_SIZE; i++)
+		if ((cfg[i] ^ d->cfg[i]) & ~d->wmask[i] && i != PCI_STATUS)
+			return -EINVAL;
+	pthread_mutex_lock(&h->lock);
+	for (unsigned int i = 0; i < PCI_CFG_SIZE; i++)
+		d->cfg[i] = (d->cfg[i] & ~d->wmask[i]) | (cfg[i] & d->wmask[i]);
+	for (unsigned int n = 0; n < PCI_NUM_BARS; n++)
+		pci_bar_update(d, n);
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
 void pci_dev_set_intx(struct pci_dev *d, int level)
 {
 	uint16_t st = pci_get16(d, PCI_STATUS);

@@ -178,6 +178,13 @@ static inline void pci_set_wmask16(struct pci_dev *d, uint32_t off, uint16_t m)
 	d->wmask[off + 1] = m >> 8;
 }
 
+/*
+ * Snapshot restore: take the guest-visible config image (writable bits
+ * only; read-only ones must match) and decode the BARs it programs.
+ * -EINVAL if a read-only byte differs.
+ */
+int pci_dev_restore_config(struct pci_dev *d, const uint8_t cfg[PCI_CFG_SIZE]);
+
 /* Drive INTA# (level); no-op if the guest set INTX_DISABLE when asserting. */
 void pci_dev_set_intx(struct pci_dev *d, int level);
 

@@ -524,6 +524,13 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	vp->queue_msix = NULL;
 }
 
+void virtio_pci_kick_all(struct virtio_pci *vp)
+{
+	for (unsigned int q = 0; q < vp->vd->nr_queues; q++)
+		if (vp->vd->vqs[q].s.ready)
+			vp_signal_kick(&vp->kicks[q]);
+}
+
 void virtio_pci_save(struct virtio_pci *vp, struct virtio_pci_state *s)
 {
 	struct virtio_dev *vd = vp->vd;

@@ -96,6 +96,9 @@ void virtio_pci_bar_write(void *opaque, uint64_t off, unsigned int size, uint64_
 /* Run what a kick of queue q does on the I/O thread (tests call it directly). */
 void virtio_pci_kick(struct virtio_pci *vp, unsigned int q);
 
+/* Kick every ready queue once (after a restore: buffers may be waiting). */
+void virtio_pci_kick_all(struct virtio_pci *vp);
+
 void virtio_pci_save(struct virtio_pci *vp, struct virtio_pci_state *s);
 int virtio_pci_restore(struct virtio_pci *vp, const struct virtio_pci_state *s);
 

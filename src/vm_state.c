@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Save and restore everything but guest RAM, as state-format sections. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/vcpu_state.h"
+#include "log.h"
+#include "vcpu.h"
+#include "vm_state.h"
+
+#define CONFIG_VERSION 1
+#define VIRTIO_SECTION_VERSION 1
+
+/* ---- configuration ------------------------------------------------------ */
+
+static void put_str(struct blob *b, const char *s)
+{
+	uint32_t n = s ? strlen(s) : UINT32_MAX;
+
+	blob_put_u32(b, n);
+	if (s)
+		blob_put(b, s, n);
+}
+
+/* A string of at most 1 MiB, or NULL; *ok cleared on a malformed one. */
+static char *get_str(struct blob_reader *r, bool *ok)
+{
+	uint32_t n;
+	char *s;
+
+	if (!blob_get_u32(r, &n) || (n != UINT32_MAX && n > (1u << 20))) {
+		*ok = false;
+		return NULL;
+	}
+	if (n == UINT32_MAX)
+		return NULL;
+	s = calloc(1, n + 1);
+	if (!s || !blob_get(r, s, n) || strlen(s) != n) {
+		free(s);
+		*ok = false;
+		return NULL;
+	}
+	return s;
+}
+
+static void save_config(const struct vm_config *c, struct state_writer *w)
+{
+	struct blob b;
+
+	blob_init(&b);
+	blob_put_u32(&b, c->ncpus);
+	blob_put_u32(&b, c->cpu_profile);
+	blob_put_u32(&b, c->on_reboot);
+	blob_put_u64(&b, c->mem_size);
+	blob_put_u32(&b, c->rng);
+	blob_put_u32(&b, c->virtio_console);
+	blob_put_u32(&b, sizeof(struct blk_opts));
+	blob_put_u32(&b, c->nr_disks);
+	blob_put(&b, c->disks, c->nr_disks * sizeof(struct blk_opts));
+	blob_put_u32(&b, sizeof(struct net_opts));
+	blob_put_u32(&b, c->nr_nets);
+	blob_put(&b, c->nets, c->nr_nets * sizeof(struct net_opts));
+	blob_put_u32(&b, sizeof(struct numa_config));
+	blob_put(&b, &c->numa, sizeof(c->numa));
+	/* What a reboot of the restored VM boots. */
+	put_str(&b, c->kernel);
+	put_str(&b, c->initrd);
+	put_str(&b, c->cmdline);
+	state_add(w, "config", CONFIG_VERSION, b.buf, b.len);
+	blob_free(&b);
+}
+
+int vm_state_config(const struct state_image *img, struct vm_config *cfg, char *err,
+		    size_t errlen)
+{
+	const struct state_section *s = state_find(img, "config");
+	struct blob_reader r;
+	uint32_t ncpus, profile, reboot, rng, vcon, dsz, nd, nsz, nn, numasz;
+	struct blk_opts *disks = NULL;
+	struct net_opts *nets = NULL;
+	char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+	bool ok = true;
+	uint64_t mem;
+
+	if (!s || s->version != CONFIG_VERSION) {
+		snprintf(err, errlen, "no configuration section (version %u) in the state",
+			 CONFIG_VERSION);
+		return -EINVAL;
+	}
+	blob_reader_init(&r, s->data, s->length);
+	if (!blob_get_u32(&r, &ncpus) || !blob_get_u32(&r, &profile) ||
+	    !blob_get_u32(&r, &reboot) || !blob_get_u64(&r, &mem) || !blob_get_u32(&r, &rng) ||
+	    !blob_get_u32(&r, &vcon) || !blob_get_u32(&r, &dsz) || dsz != sizeof(*disks) ||
+	    !blob_get_u32(&r, &nd) || nd > VM_MAX_VIRTIO)
+		goto bad;
+	disks = calloc(nd + 1, sizeof(*disks));
+	if (!disks || !blob_get(&r, disks, nd * sizeof(*disks)) || !blob_get_u32(&r, &nsz) ||
+	    nsz != sizeof(*nets) || !blob_get_u32(&r, &nn) || nn > VM_MAX_VIRTIO)
+		goto bad;
+	nets = calloc(nn + 1, sizeof(*nets));
+	if (!nets || !blob_get(&r, nets, nn * sizeof(*nets)) || !blob_get_u32(&r, &numasz) ||
+	    numasz != sizeof(cfg->numa) || !blob_get(&r, &cfg->numa, sizeof(cfg->numa)))
+		goto bad;
+	kernel = get_str(&r, &ok);
+	initrd = get_str(&r, &ok);
+	cmdline = get_str(&r, &ok);
+	if (!ok || !kernel || !blob_done(&r))
+		goto bad;
+	if (!ncpus || ncpus > 4096 || profile > CPU_PROFILE_AUTO || reboot > ON_REBOOT_RESTART ||
+	    mem < 2 * 1024 * 1024 || mem > MEM_MAX_SIZE || mem % 4096 || rng > 1 || vcon > 1 ||
+	    cfg->numa.nr_nodes > NUMA_MAX_NODES)
+		goto bad;
+	for (uint32_t i = 0; i < nd; i++) {
+		disks[i].path[sizeof(disks[i].path) - 1] = '\0';
+		disks[i].serial[sizeof(disks[i].serial) - 1] = '\0';
+	}
+	for (uint32_t i = 0; i < nn; i++)
+		nets[i].tap[sizeof(nets[i].tap) - 1] = '\0';
+	cfg->ncpus = ncpus;
+	cfg->cpu_profile = profile;
+	cfg->on_reboot = reboot;
+	cfg->mem_size = mem;
+	cfg->rng = rng;
+	cfg->virtio_console = vcon;
+	cfg->disks = disks;
+	cfg->nr_disks = nd;
+	cfg->nets = nets;
+	cfg->nr_nets = nn;
+	cfg->kernel = kernel;
+	cfg->initrd = initrd;
+	cfg->cmdline = cmdline;
+	return 0;
+bad:
+	free(disks);
+	free(nets);
+	free(kernel);
+	free(initrd);
+	free(cmdline);
+	snprintf(err, errlen, "malformed configuration section");
+	return -EINVAL;
+}
+
+void vm_state_config_free(struct vm_config *cfg)
+{
+	free((void *)cfg->disks);
+	free((void *)cfg->nets);
+	free((void *)cfg->kernel);
+	free((void *)cfg->initrd);
+	free((void *)cfg->cmdline);
+	cfg->disks = NULL;
+	cfg->nets = NULL;
+	cfg->kernel = cfg->initrd = cfg->cmdline = NULL;
+}
+
+/* ---- KVM's VM-wide devices --------------------------------------------- */
+
+static int save_kvm(struct vm *vm, struct state_writer *w, char *err, size_t errlen)
+{
+	struct kvm_irqchip chips[3];
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock = { 0 };
+	int ret = 0;
+
+	for (int i = 0; i < 3 && !ret; i++) {
+		chips[i] = (struct kvm_irqchip){ .chip_id = i };
+		ret = kvm_ioctl(vm->fd, KVM_GET_IRQCHIP, &chips[i]);
+	}
+	ret = ret ?: kvm_ioctl(vm->fd, KVM_GET_PIT2, &pit);
+	ret = ret ?: kvm_ioctl(vm->fd, KVM_GET_CLOCK, &clock);
+	if (ret) {
+		snprintf(err, errlen, "cannot read KVM's irqchip, PIT or clock: %s", strerror(-ret));
+		return ret;
+	}
+	state_add(w, "irqchip", 1, chips, sizeof(chips));
+	state_add(w, "pit", 1, &pit, sizeof(pit));
+	state_add(w, "clock", 1, &clock, sizeof(clock));
+	return 0;
+}
+
+static const struct state_section *need(const struct state_image *img, const char *id,
+					uint32_t version, size_t len, char *err, size_t errlen)
+{
+	const struct state_section *s = state_find(img, id);
+
+	if (!s || s->version != version || (len && s->length != len)) {
+		snprintf(err, errlen, "section '%s' is missing or has an unknown version or size", id);
+		return NULL;
+	}
+	return s;
+}
+
+static int restore_kvm(struct vm *vm, const struct state_image *img, char *err, size_t errlen)
+{
+	const struct state_section *chips = need(img, "irqchip", 1, 3 * sizeof(struct kvm_irqchip),
+						 err, errlen);
+	const struct state_section *pit = chips ? need(img, "pit", 1, sizeof(struct kvm_pit_state2),
+						       err, errlen) : NULL;
+	const struct state_section *clock = pit ? need(img, "clock", 1,
+						       sizeof(struct kvm_clock_data), err, errlen) : NULL;
+	struct kvm_irqchip c[3];
+	struct kvm_pit_state2 p;
+	struct kvm_clock_data k;
+	int ret = 0;
+
+	if (!clock)
+		return -EINVAL;
+	memcpy(c, chips->data, sizeof(c));
+	memcpy(&p, pit->data, sizeof(p));
+	memcpy(&k, clock->data, sizeof(k));
+	for (int i = 0; i < 3 && !ret; i++) {
+		if (c[i].chip_id != (uint32_t)i) {
+			snprintf(err, errlen, "malformed irqchip section");
+			return -EINVAL;
+		}
+		ret = kvm_ioctl(vm->fd, KVM_SET_IRQCHIP, &c[i]);
+	}
+	ret = ret ?: kvm_ioctl(vm->fd, KVM_SET_PIT2, &p);
+	/* Only the clock value: flags such as KVM_CLOCK_TSC_STABLE are KVM's to decide. */
+	k.flags = 0;
+	memset(k.pad, 0, sizeof(k.pad));
+	ret = ret ?: kvm_ioctl(vm->fd, KVM_SET_CLOCK, &k);
+	if (ret)
+		snprintf(err, errlen, "KVM refused the irqchip, PIT or clock state: %s", strerror(-ret));
+	return ret;
+}
+
+/* ---- platform devices ----------------------------------------------------- */
+
+#define PLATFORM(id, field) { id, offsetof(struct vm, field), sizeof(((struct vm *)0)->field.s) }
+
+static const struct {
+	const char *id;
+	size_t off, size;
+} platform[] = {
+	PLATFORM("serial", serial),
+	PLATFORM("rtc", rtc),
+	PLATFORM("i8042", i8042),
+	PLATFORM("pm", pm),
+	PLATFORM("pvpanic", pvpanic),
+};
+
+/* The devices' state structs come first in each device (checked by the _Static_asserts). */
+_Static_assert(offsetof(struct serial, s) == 0, "serial state first");
+_Static_assert(offsetof(struct rtc, s) == 0, "rtc state first");
+_Static_assert(offsetof(struct i8042, s) == 0, "i8042 state first");
+_Static_assert(offsetof(struct pm, s) == 0, "pm state first");
+_Static_assert(offsetof(struct pvpanic, s) == 0, "pvpanic state first");
+
+/* ---- PCI and virtio -------------------------------------------------------- */
+
+static void save_virtio(struct vm_virtio *v, struct state_writer *w)
+{
+	struct virtio_dev *vd = v->vd;
+	struct virtio_pci_state ps;
+	struct msix_state ms;
+	struct blob b;
+	char id[STATE_ID_LEN];
+	void *dev = NULL;
+
+	blob_init(&b);
+	pthread_mutex_lock(&v->vp.pci.host->lock);
+	blob_put(&b, v->vp.pci.cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&v->vp.pci.host->lock);
+	virtio_pci_save(&v->vp, &ps);
+	msix_save(&v->vp.msix, &ms);
+	blob_put(&b, &ps, sizeof(ps));
+	blob_put(&b, &ms, sizeof(ms));
+	virtio_dev_lock(vd);
+	blob_put_u32(&b, vd->nr_queues);
+	for (unsigned int q = 0; q < vd->nr_queues; q++) {
+		struct virtq_state qs;
+
+		virtq_save(&vd->vqs[q], &qs);
+		blob_put(&b, &qs, sizeof(qs));
+	}
+	blob_put_u32(&b, vd->ops->state_size);
+	if (vd->ops->state_size && vd->ops->save) {
+		dev = calloc(1, vd->ops->state_size);
+		if (dev) {
+			vd->ops->save(vd, dev);
+			blob_put(&b, dev, vd->ops->state_size);
+		} else {
+			b.err = -ENOMEM;
+		}
+	}
+	virtio_dev_unlock(vd);
+	snprintf(id, sizeof(id), "virtio:%s", vd->name);
+	state_add(w, id, VIRTIO_SECTION_VERSION, b.buf, b.len);
+	if (b.err)
+		w->body.err = b.err;
+	free(dev);
+	blob_free(&b);
+}
+
+static int restore_virtio(struct vm_virtio *v, const struct state_image *img, char *err,
+			  size_t errlen)
+{
+	struct virtio_dev *vd = v->vd;
+	struct virtio_pci_state ps;
+	struct msix_state ms;
+	uint8_t cfg[PCI_CFG_SIZE];
+	struct blob_reader r;
+	char id[STATE_ID_LEN + 8];
+	uint32_t nq, dsz;
+	void *dev = NULL;
+	const struct state_section *s;
+	int ret = -EINVAL;
+
+	snprintf(id, sizeof(id), "virtio:%s", vd->name);
+	s = need(img, id, VIRTIO_SECTION_VERSION, 0, err, errlen);
+	if (!s)
+		return -EINVAL;
+	blob_reader_init(&r, s->data, s->length);
+	if (!blob_get(&r, cfg, sizeof(cfg)) || !blob_get(&r, &ps, sizeof(ps)) ||
+	    !blob_get(&r, &ms, sizeof(ms)) || !blob_get_u32(&r, &nq) || nq != vd->nr_queues)
+		goto bad;
+	/* Identity must match: the same device in the same place. */
+	if (memcmp(cfg, v->vp.pci.cfg, 0x10) || memcmp(cfg + 0x2c, v->vp.pci.cfg + 0x2c, 4))
+		goto bad;
+	ret = pci_dev_restore_config(&v->vp.pci, cfg);
+	if (ret)
+		goto bad;
+	if (msix_restore(&v->vp.msix, &ms) || virtio_pci_restore(&v->vp, &ps))
+		goto bad;
+	virtio_dev_lock(vd);
+	for (unsigned int q = 0; q < nq; q++) {
+		struct virtq_state qs;
+
+		if (!blob_get(&r, &qs, sizeof(qs)) || virtq_restore(&vd->vqs[q], &qs)) {
+			virtio_dev_unlock(vd);
+			goto bad;
+		}
+	}
+	if (!blob_get_u32(&r, &dsz) || dsz != vd->ops->state_size) {
+		virtio_dev_unlock(vd);
+		goto bad;
+	}
+	if (dsz) {
+		dev = malloc(dsz);
+		if (!dev || !blob_get(&r, dev, dsz) || !vd->ops->restore ||
+		    vd->ops->restore(vd, dev)) {
+			virtio_dev_unlock(vd);
+			goto bad;
+		}
+	}
+	/* A running device starts again, as after DRIVER_OK. */
+	if (virtio_dev_running(vd) && vd->ops->activate && vd->ops->activate(vd))
+		virtio_dev_needs_reset(vd, "the device could not start after a restore");
+	virtio_dev_unlock(vd);
+	if (!blob_done(&r))
+		goto bad;
+	virtio_pci_kick_all(&v->vp);
+	free(dev);
+	return 0;
+bad:
+	free(dev);
+	snprintf(err, errlen, "the state of %s does not fit this device (malformed, or a "
+		 "different configuration)", vd->name);
+	return -EINVAL;
+}
+
+/* ---- the whole VM ---------------------------------------------------------- */
+
+int vm_state_save(struct vm *vm, struct state_writer *w, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!vm->paused) {
+		snprintf(err, errlen, "the VM must be paused to save its state");
+		return -EBUSY;
+	}
+	save_config(vm->cfg, w);
+	ret = save_kvm(vm, w, err, errlen);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < sizeof(platform) / sizeof(platform[0]); i++) {
+		/* vCPUs are parked: nothing else touches these registers. */
+		state_add(w, platform[i].id, 1, (uint8_t *)vm + platform[i].off, platform[i].size);
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct blob b;
+		char id[16];
+
+		blob_init(&b);
+		ret = x86_vcpu_save(vm->vcpus[i].fd, vm->kvm, &b);
+		if (ret) {
+			snprintf(err, errlen, "cannot read vCPU %u's state: %s", i, strerror(-ret));
+			blob_free(&b);
+			return ret;
+		}
+		snprintf(id, sizeof(id), "vcpu%u", i);
+		state_add(w, id, X86_VCPU_STATE_VERSION, b.buf, b.len);
+		blob_free(&b);
+	}
+	for (unsigned int i = 0; i < vm->nr_virtio; i++)
+		save_virtio(&vm->virtio[i], w);
+	if (w->body.err) {
+		snprintf(err, errlen, "out of memory while saving the VM state");
+		return w->body.err;
+	}
+	return 0;
+}
+
+int vm_state_restore(struct vm *vm, const struct state_image *img, char *err, size_t errlen)
+{
+	int ret;
+
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		ret = restore_virtio(&vm->virtio[i], img, err, errlen);
+		if (ret)
+			return ret;
+	}
+	for (size_t i = 0; i < sizeof(platform) / sizeof(platform[0]); i++) {
+		const struct state_section *s = need(img, platform[i].id, 1, platform[i].size, err,
+						     errlen);
+
+		if (!s)
+			return -EINVAL;
+		memcpy((uint8_t *)vm + platform[i].off, s->data, platform[i].size);
+	}
+	ret = restore_kvm(vm, img, err, errlen);
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		const struct state_section *s;
+		char id[16];
+
+		snprintf(id, sizeof(id), "vcpu%u", i);
+		s = need(img, id, X86_VCPU_STATE_VERSION, 0, err, errlen);
+		if (!s)
+			return -EINVAL;
+		ret = x86_vcpu_restore(vm->vcpus[i].fd, vm->kvm, s->data, s->length, err, errlen);
+		if (ret) {
+			if (!err[0])
+				snprintf(err, errlen, "vCPU %u: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
