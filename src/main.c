@@ -11,17 +11,20 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "console.h"
 #include "evloop.h"
 #include "kvm.h"
 #include "log.h"
 #include "mem_host.h"
 #include "numa_topo.h"
+#include "migrate.h"
 #include "snapshot.h"
 #include "vm_state.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "vm_ctl.h"
 
 /* Exit statuses (documented in --help and the README). */
 enum {
@@ -86,6 +89,14 @@ static const char usage_text[] =
 "                          Guest RAM is mapped copy-on-write from DIR/memory.\n"
 "                          Disk images are used as they are now: keeping them\n"
 "                          consistent with the snapshot is up to you\n"
+"      --api-socket PATH   serve the control API on a unix socket at PATH (mode\n"
+"                          0600; a stale socket there is replaced): HTTP/1.1 +\n"
+"                          JSON to get the VM's status, pause, resume, shut down\n"
+"                          (ACPI power button), reset, snapshot (docs/api.yaml),\n"
+"                          e.g. curl --unix-socket PATH http://localhost/vm\n"
+"      --incoming URI      wait for a live migration on tcp:HOST:PORT or\n"
+"                          unix:PATH (sent by the source's PUT /vm/migrate) and\n"
+"                          run the VM that arrives; give no other VM options\n"
 "      --stats             at exit, print guest RAM size, how much of it the\n"
 "                          host populated, and the page size backing it\n"
 "  -c, --cpus N            number of vCPUs, each on its own thread (default 1)\n"
@@ -156,10 +167,12 @@ static void usage_error(const char *fmt, ...)
 }
 
 enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE, OPT_RNG, OPT_CONSOLE, OPT_NET, OPT_NUMA, OPT_NUMA_DIST, OPT_CPU_AFFINITY,
-       OPT_STATS, OPT_RESTORE };
+       OPT_STATS, OPT_RESTORE, OPT_API_SOCKET, OPT_INCOMING };
 
 static const char *cmdline_extra;
 static const char *restore_dir;      /* --restore DIR */
+static const char *incoming_uri;     /* --incoming URI */
+static const char *api_socket;       /* --api-socket PATH */
 
 static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 {
@@ -179,6 +192,8 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "cpu-affinity", no_argument, NULL, OPT_CPU_AFFINITY },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
+		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "console", required_argument, NULL, OPT_CONSOLE },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -186,6 +201,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cpus = "1", *memory = "512M";
+	bool vm_opts_given = false;      /* --memory or --cpus given (even with default values) */
 	int verbose = 0, c;
 	uint64_t v;
 
@@ -197,8 +213,8 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		case 'i': cfg->initrd = optarg; break;
 		case 'a': cfg->cmdline = optarg; break;
 		case 'e': cmdline_extra = optarg; break;
-		case 'm': memory = optarg; break;
-		case 'c': cpus = optarg; break;
+		case 'm': memory = optarg; vm_opts_given = true; break;
+		case 'c': cpus = optarg; vm_opts_given = true; break;
 		case 'v': verbose++; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -206,6 +222,8 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		case OPT_RNG: cfg->rng = true; break;
 		case OPT_STATS: cfg->stats = true; break;
 		case OPT_RESTORE: restore_dir = optarg; break;
+		case OPT_INCOMING: incoming_uri = optarg; break;
+		case OPT_API_SOCKET: api_socket = optarg; break;
 		case OPT_CPU_AFFINITY: cfg->numa.cpu_affinity = true; break;
 		case OPT_NUMA:
 		case OPT_NUMA_DIST: {
@@ -259,6 +277,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 				usage_error("--on-reboot must be 'exit' or 'restart', not '%s'", optarg);
 			break;
 		case OPT_CPU_PROFILE:
+			vm_opts_given = true;
 			if (!strcmp(optarg, "host"))
 				cfg->cpu_profile = CPU_PROFILE_HOST;
 			else if (!strcmp(optarg, "compat"))
@@ -277,11 +296,20 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	if (restore_dir && (cfg->kernel || cfg->initrd || cfg->cmdline || cmdline_extra ||
-			    strcmp(memory, "512M") || strcmp(cpus, "1") || cfg->nr_disks ||
+	if (restore_dir && incoming_uri)
+		usage_error("--restore and --incoming both give the VM's state: use one");
+	if (incoming_uri) {
+		char err[256];
+
+		if (migrate_check_uri(incoming_uri, err, sizeof(err)))
+			usage_error("--incoming: %s", err);
+	}
+	if ((restore_dir || incoming_uri) && (cfg->kernel || cfg->initrd || cfg->cmdline || cmdline_extra ||
+			    vm_opts_given || cfg->cpu_profile != CPU_PROFILE_AUTO || cfg->nr_disks ||
 			    cfg->nr_nets || cfg->numa.nr_nodes || cfg->rng || cfg->virtio_console))
-		usage_error("--restore takes the VM's configuration (kernel, memory, vCPUs, devices) "
-			    "from the snapshot: give no other VM options");
+		usage_error("--%s takes the VM's configuration (kernel, memory, vCPUs, devices) "
+			    "from the %s: give no other VM options", restore_dir ? "restore" : "incoming",
+			    restore_dir ? "snapshot" : "source");
 	log_set_level(verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_WARN);
 
 	char err[512];
@@ -348,13 +376,14 @@ static int exit_status(enum vm_stop why, int signo)
 	case VM_STOP_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
 	case VM_STOP_PANIC: return EXIT_PANIC;
 	case VM_STOP_QUIT: return signo ? 128 + signo : EXIT_POWEROFF;
+	case VM_STOP_MIGRATED: return EXIT_POWEROFF;
 	default: return EXIT_ERROR;
 	}
 }
 
 /* Run one boot of the VM; returns the stop reason or -errno. */
 static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *con,
-		    int sigfd, int *status)
+		    int sigfd, struct ctl_queue *ctl, int *status)
 {
 	struct evloop ev;
 	struct vm vm;
@@ -375,12 +404,33 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 	ret = evloop_add(&ev, vm.stop_efd, EPOLLIN, on_stop_efd, &vm);
 	ret = ret ?: evloop_add(&ev, sigfd, EPOLLIN, on_signal, &sc);
 	ret = ret ?: console_attach(con, &ev, vm_console_port(&vm), vm_quit, &vm);
+	ret = ret ?: vm_ctl_attach(ctl, &vm);       /* --api-socket requests */
 	if (ret) {
 		pr_err("cannot set up the event loop: %s", strerror(-ret));
 		*status = EXIT_ERROR;
 		goto out;
 	}
-	ret = vm_start(&vm);
+	if (cfg->incoming_fd >= 0) {
+		/* --incoming: memory and state arrive now; start, then tell the source. */
+		char err[512] = "";
+		int fd = cfg->incoming_fd;
+
+		cfg->incoming_fd = -1;
+		ret = migrate_incoming_receive(&vm, fd, err, sizeof(err));
+		ret = ret ?: vm_start(&vm);
+		migrate_incoming_ack(fd, ret, err[0] ? err : strerror(-ret));
+		close(fd);
+		if (ret) {
+			pr_err("incoming migration failed: %s", err[0] ? err : strerror(-ret));
+			*status = EXIT_ERROR;
+			vm_request_stop(&vm, VM_STOP_ERROR);
+			vm_stop_vcpus(&vm);
+			goto out;
+		}
+		pr_info("incoming migration completed: the VM runs here now");
+	} else {
+		ret = vm_start(&vm);
+	}
 	if (!ret)
 		evloop_run(&ev);
 	vm_stop_vcpus(&vm);
@@ -391,6 +441,7 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 	if (ret == VM_STOP_RESET)
 		pr_info("the guest reset");
 out:
+	vm_ctl_detach(ctl);
 	console_detach(con);
 	vm_destroy(&vm);
 	evloop_destroy(&ev);
@@ -478,6 +529,7 @@ static int run_loop(struct vm_config *cfg, struct kvm_sys *kvm);
 static int run_loop(struct vm_config *cfg, struct kvm_sys *kvm)
 {
 	struct console con;
+	struct api *api = NULL;
 	sigset_t set;
 	int sigfd, status, ret;
 
@@ -500,10 +552,16 @@ static int run_loop(struct vm_config *cfg, struct kvm_sys *kvm)
 		pr_err("signalfd: %s", strerror(errno));
 		return EXIT_ERROR;
 	}
+	/* The API thread starts with those signals blocked. */
+	ret = api_socket ? api_start(&api, api_socket) : 0;
+	if (ret) {
+		close(sigfd);
+		return ret == -EIO ? EXIT_ERROR : EXIT_USAGE;
+	}
 
 	console_setup_terminal(&con, cfg->console_in_fd);
 	for (;;) {
-		ret = run_once(cfg, kvm, &con, sigfd, &status);
+		ret = run_once(cfg, kvm, &con, sigfd, api_ctl(api), &status);
 		/* Ctrl-A x typed while the guest was resetting still quits. */
 		if (con.quit_requested) {
 			status = EXIT_POWEROFF;
@@ -521,6 +579,7 @@ static int run_loop(struct vm_config *cfg, struct kvm_sys *kvm)
 		}
 		break;
 	}
+	api_stop(api);
 	console_restore(&con);
 	close(sigfd);
 	return status;
@@ -536,18 +595,31 @@ static int cmd_run_restore(struct vm_config *cfg)
 	char err[512];
 	int status;
 
-	if (snapshot_load_state(restore_dir, &buf, &len, &img, err, sizeof(err)) ||
-	    vm_state_config(&img, cfg, err, sizeof(err))) {
-		pr_err("%s", err);
-		free(buf);
-		return EXIT_USAGE;
+	memset(&img, 0, sizeof(img));
+	if (incoming_uri) {
+		int fd = migrate_incoming_accept(incoming_uri, cfg, err, sizeof(err));
+
+		if (fd < 0) {
+			pr_err("%s", err);
+			return fd == -EINVAL ? EXIT_USAGE : EXIT_ERROR;
+		}
+		cfg->incoming_fd = fd;
+		memset(&cfg->mem, 0, sizeof(cfg->mem));
+		cfg->mem.size = cfg->mem_size;
+	} else {
+		if (snapshot_load_state(restore_dir, &buf, &len, &img, err, sizeof(err)) ||
+		    vm_state_config(&img, cfg, err, sizeof(err))) {
+			pr_err("%s", err);
+			free(buf);
+			return EXIT_USAGE;
+		}
+		memset(&cfg->mem, 0, sizeof(cfg->mem));
+		cfg->mem.size = cfg->mem_size;
+		cfg->mem.backend = MEM_BACKEND_FILE;
+		cfg->mem.private_file = true;
+		snprintf(cfg->mem.path, sizeof(cfg->mem.path), "%s/memory", restore_dir);
+		cfg->restore = &img;
 	}
-	memset(&cfg->mem, 0, sizeof(cfg->mem));
-	cfg->mem.size = cfg->mem_size;
-	cfg->mem.backend = MEM_BACKEND_FILE;
-	cfg->mem.private_file = true;
-	snprintf(cfg->mem.path, sizeof(cfg->mem.path), "%s/memory", restore_dir);
-	cfg->restore = &img;
 	if (kvm_sys_open(&kvm)) {
 		status = EXIT_USAGE;
 	} else {
@@ -563,6 +635,7 @@ static int cmd_run_restore(struct vm_config *cfg)
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg = {
+		.incoming_fd = -1,
 		.on_reboot = ON_REBOOT_RESTART,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
@@ -572,7 +645,7 @@ static int cmd_run(int argc, char **argv)
 	int status;
 
 	parse_run_args(argc, argv, &cfg);
-	if (restore_dir)
+	if (restore_dir || incoming_uri)
 		return cmd_run_restore(&cfg);
 	if (!cfg.kernel)
 		use_default_guest(&cfg, kernel, initrd, sizeof(kernel));

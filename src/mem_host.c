@@ -142,6 +142,7 @@ static int hugetlb_check(const struct mem_opts *o, char *err, size_t errlen)
 {
 	long need = o->size / o->hugepage_size;
 	long free_pages = hugepages_read(o->hugepage_size, "free_hugepages");
+	long resv = hugepages_read(o->hugepage_size, "resv_hugepages");
 	long nr = hugepages_read(o->hugepage_size, "nr_hugepages");
 	const char *ps = o->hugepage_size == GiB ? "1 GiB" : "2 MiB";
 
@@ -150,6 +151,9 @@ static int hugetlb_check(const struct mem_opts *o, char *err, size_t errlen)
 			 "use hugepages=2M or another backend", ps);
 		return -EINVAL;
 	}
+	/* Pages other processes reserved (mapped, not yet touched) count as free but are not. */
+	if (resv > 0 && resv <= free_pages)
+		free_pages -= resv;
 	if (free_pages < need) {
 		snprintf(err, errlen, "--memory needs %ld free %s huge pages but the host has %ld free "
 			 "(of %ld): reserve more, e.g. as root: echo %ld > /sys/kernel/mm/hugepages/"

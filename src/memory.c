@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Guest RAM: layout, host backing, and the bounds-checked gpa -> host choke point. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -50,8 +51,60 @@ int mem_alloc(struct guest_mem *gm, uint64_t size)
 	return 0;
 }
 
+void mem_mark_dirty(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
+{
+	if (!__atomic_load_n(&gm->dirty_on, __ATOMIC_ACQUIRE) || !len)
+		return;
+	for (unsigned int i = 0; i < gm->nr; i++) {
+		const struct mem_region *r = &gm->regions[i];
+		uint64_t first, last;
+
+		if (gpa < r->gpa || gpa - r->gpa >= r->size || !gm->dirty[i])
+			continue;
+		first = (gpa - r->gpa) / 4096;
+		last = (MIN(gpa - r->gpa + len, r->size) - 1) / 4096;
+		for (uint64_t p = first; p <= last; p++)
+			__atomic_fetch_or(&gm->dirty[i][p / 64], 1ULL << (p % 64), __ATOMIC_RELAXED);
+		return;
+	}
+}
+
+int mem_dirty_start(struct guest_mem *gm)
+{
+	for (unsigned int i = 0; i < gm->nr; i++) {
+		gm->dirty[i] = calloc((gm->regions[i].size / 4096 + 63) / 64, 8);
+		if (!gm->dirty[i]) {
+			mem_dirty_stop(gm);
+			return -ENOMEM;
+		}
+	}
+	__atomic_store_n(&gm->dirty_on, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void mem_dirty_stop(struct guest_mem *gm)
+{
+	__atomic_store_n(&gm->dirty_on, false, __ATOMIC_RELEASE);
+	/* Callers stop tracking with the devices quiesced or the VM paused. */
+	for (unsigned int i = 0; i < MEM_MAX_REGIONS; i++) {
+		free(gm->dirty[i]);
+		gm->dirty[i] = NULL;
+	}
+}
+
+void mem_dirty_collect(struct guest_mem *gm, unsigned int r, uint64_t *out)
+{
+	uint64_t words = (gm->regions[r].size / 4096 + 63) / 64;
+
+	if (r >= gm->nr || !gm->dirty[r])
+		return;
+	for (uint64_t w = 0; w < words; w++)
+		out[w] |= __atomic_exchange_n(&gm->dirty[r][w], 0, __ATOMIC_RELAXED);
+}
+
 void mem_free(struct guest_mem *gm)
 {
+	mem_dirty_stop(gm);
 	if (gm->map)
 		munmap(gm->map, gm->map_size);
 	if (gm->map && gm->fd >= 0)

@@ -51,6 +51,13 @@ struct guest_mem {
 	uint64_t page_size;  /* host page size backing it (hugetlb), else 4 KiB */
 	int backend;         /* enum mem_backend (mem_host.h) */
 	int fd;              /* memfd or file behind the mapping; -1 for anonymous memory */
+	/*
+	 * Pages devices wrote, while a migration tracks them (NULL otherwise):
+	 * one bit per 4 KiB page of each region, set atomically by
+	 * mem_mark_dirty() from any thread.  KVM tracks what vCPUs write.
+	 */
+	uint64_t *dirty[MEM_MAX_REGIONS];
+	bool dirty_on;
 };
 
 enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3 };
@@ -87,6 +94,14 @@ int mem_reserve(struct guest_mem *gm, gpa_t gpa, uint64_t size);
 
 /* The firmware memory map (e820) for the layout, sorted.  Returns the entry count. */
 unsigned int mem_e820(const struct guest_mem *gm, struct e820_entry *out, unsigned int max);
+
+/* Device writes: mark [gpa, gpa + len) dirty if a migration tracks them (cheap otherwise). */
+void mem_mark_dirty(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
+/* Start/stop tracking device writes (allocates/frees the bitmaps). */
+int mem_dirty_start(struct guest_mem *gm);
+void mem_dirty_stop(struct guest_mem *gm);
+/* Move region r's device-dirty bits into out (ORed), clearing them. */
+void mem_dirty_collect(struct guest_mem *gm, unsigned int r, uint64_t *out);
 
 /* Highest supported guest RAM size (keeps everything below 2^46). */
 #define MEM_MAX_SIZE (1ULL << 45)

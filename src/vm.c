@@ -82,7 +82,95 @@ static unsigned int vm_nr_started(const struct vm *vm)
 	return n;
 }
 
+static void vm_park_vcpus(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	__atomic_store_n(&vm->pause_req, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vm->run_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->run_lock);
+	while (vm->nr_parked < vm_nr_started(vm) && !vm_stopping(vm))
+		pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+	pthread_mutex_unlock(&vm->run_lock);
+}
+
+static void vm_unpark_vcpus(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	__atomic_store_n(&vm->pause_req, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->run_cond);
+	pthread_mutex_unlock(&vm->run_lock);
+}
+
+void vm_throttle_vcpus(struct vm *vm, unsigned int pct)
+{
+	pct = MIN(pct, 99u);
+	pthread_mutex_lock(&vm->pause_mutex);
+	if (!vm->paused && !vm_stopping(vm)) {
+		vm_park_vcpus(vm);
+		usleep(pct * 1000);
+		vm_unpark_vcpus(vm);
+	}
+	pthread_mutex_unlock(&vm->pause_mutex);
+	usleep((100 - pct) * 1000);
+}
+
+static int vm_set_slots(struct vm *vm, uint32_t flags)
+{
+	for (unsigned int i = 0; i < vm->mem.nr; i++) {
+		struct mem_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = i,
+			.flags = flags,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->hva,
+		};
+		int ret = kvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &kr);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vm_dirty_log(struct vm *vm, bool on)
+{
+	return vm_set_slots(vm, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+}
+
+int vm_get_dirty_log(struct vm *vm, unsigned int r, uint64_t *bitmap)
+{
+	uint64_t words = (vm->mem.regions[r].size / 4096 + 63) / 64;
+	uint64_t *tmp = calloc(words, 8);
+	struct kvm_dirty_log log = { .slot = r };
+	int ret;
+
+	if (!tmp)
+		return -ENOMEM;
+	log.dirty_bitmap = tmp;
+	ret = kvm_ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log);
+	if (!ret)
+		for (uint64_t w = 0; w < words; w++)
+			bitmap[w] |= tmp[w];
+	free(tmp);
+	return ret;
+}
+
+static int vm_pause_locked(struct vm *vm);
+
 int vm_pause(struct vm *vm)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->pause_mutex);
+	ret = vm_pause_locked(vm);
+	pthread_mutex_unlock(&vm->pause_mutex);
+	return ret;
+}
+
+static int vm_pause_locked(struct vm *vm)
 {
 	if (vm->paused)
 		return 0;
@@ -98,7 +186,7 @@ int vm_pause(struct vm *vm)
 		pthread_cond_wait(&vm->run_cond, &vm->run_lock);
 	pthread_mutex_unlock(&vm->run_lock);
 	if (vm_stopping(vm)) {
-		vm_resume(vm);
+		vm_unpark_vcpus(vm);
 		return -ESHUTDOWN;
 	}
 	/* Devices: no more queue processing, nothing held. */
@@ -118,13 +206,12 @@ int vm_pause(struct vm *vm)
 
 int vm_resume(struct vm *vm)
 {
+	pthread_mutex_lock(&vm->pause_mutex);
 	if (vm->paused)
 		iothread_resume(&vm->io);
 	vm->paused = false;
-	pthread_mutex_lock(&vm->run_lock);
-	__atomic_store_n(&vm->pause_req, false, __ATOMIC_RELEASE);
-	pthread_cond_broadcast(&vm->run_cond);
-	pthread_mutex_unlock(&vm->run_lock);
+	vm_unpark_vcpus(vm);
+	pthread_mutex_unlock(&vm->pause_mutex);
 	return 0;
 }
 
@@ -541,6 +628,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, s
 	vm->ev = ev;
 	vm->stop_efd = -1;
 	pthread_mutex_init(&vm->run_lock, NULL);
+	pthread_mutex_init(&vm->pause_mutex, NULL);
+	pthread_mutex_init(&vm->mig.lock, NULL);
+	vm->mig.fd = -1;
 	pthread_cond_init(&vm->run_cond, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	vm->start_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
@@ -579,11 +669,13 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm_sys *kvm, s
 		if (ret)
 			return ret;
 	}
+	if (cfg->incoming_fd >= 0)
+		return 0;       /* memory and state arrive through the migration stream */
 	if (cfg->restore) {
 		char err[512] = "";
 
 		ret = vm_state_restore(vm, cfg->restore, err, sizeof(err));
-		if (ret)
+		if (ret && err[0])
 			pr_err("cannot restore the snapshot: %s", err);
 		return ret ? -EINVAL : 0;
 	}
@@ -664,6 +756,11 @@ void vm_destroy(struct vm *vm)
 	int *fds = calloc(vm->nr_vcpus + 1, sizeof(*fds));
 	unsigned int nfds = 0;
 
+	if (vm->mig.started) {
+		migrate_cancel(&vm->mig);
+		vm_resume(vm);
+		migrate_join(&vm->mig);
+	}
 	if (vm->vcpus) {
 		vm_stop_vcpus(vm);
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++) {

@@ -10,6 +10,7 @@
 #include "console.h"
 #include "evloop.h"
 #include "iothread.h"
+#include "migrate.h"
 #include "irqroute.h"
 #include "pci/pci.h"
 #include "virtio/blk.h"
@@ -38,6 +39,7 @@ struct vm_config {
 	struct numa_config numa;        /* validated */
 	bool stats;                     /* --stats: memory accounting at exit */
 	const struct state_image *restore;  /* --restore: apply this state instead of booting */
+	int incoming_fd;                /* --incoming: the source's connection, -1 if none */
 	unsigned int ncpus;
 	enum cpu_profile cpu_profile;   /* resolved: host or compat */
 	enum on_reboot on_reboot;
@@ -60,6 +62,7 @@ enum vm_stop {
 	VM_STOP_PANIC,          /* the guest reported a panic (pvpanic) */
 	VM_STOP_QUIT,           /* console escape or a signal */
 	VM_STOP_ERROR,          /* emulation failure or internal error */
+	VM_STOP_MIGRATED,       /* a live migration completed: the VM runs elsewhere now */
 };
 
 struct vcpu;
@@ -106,6 +109,9 @@ struct vm {
 	bool pause_req;              /* vCPUs must park (atomic reads in the run loop) */
 	unsigned int nr_parked;
 	bool paused;                 /* vm_pause() completed */
+	pthread_mutex_t pause_mutex; /* serialises vm_pause/vm_resume/vm_throttle_vcpus */
+
+	struct migration mig;        /* outgoing live migration (API) */
 	uint64_t start_ns;
 };
 
@@ -130,6 +136,12 @@ void vm_destroy(struct vm *vm);
  */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
+/* Auto-converge: keep the vCPUs parked for pct ms of the next 100 ms (any thread). */
+void vm_throttle_vcpus(struct vm *vm, unsigned int pct);
+/* Turn KVM's dirty page log on/off for every memory slot. */
+int vm_dirty_log(struct vm *vm, bool on);
+/* Read (and clear) slot r's dirty bitmap, ORed into bitmap. */
+int vm_get_dirty_log(struct vm *vm, unsigned int r, uint64_t *bitmap);
 /* A vCPU thread: park while a pause is requested (called from the run loop). */
 void vm_vcpu_park(struct vm *vm);
 /* --stats: one line on stderr with the guest RAM size, what the host populated, the page size. */

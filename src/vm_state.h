@@ -15,6 +15,8 @@
 #include "vm.h"
 
 int vm_state_save(struct vm *vm, struct state_writer *w, char *err, size_t errlen);
+/* Only the "config" section (the start of a migration stream). */
+void vm_state_save_config(const struct vm_config *c, struct state_writer *w);
 
 /*
  * Fill cfg (which must hold defaults: fds, etc.) from the "config" section.

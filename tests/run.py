@@ -439,7 +439,7 @@ def guest_tests_qemu(res, elf, cases, base, only):
             res.skip(name, 'kvm-pvm host: ' + case['qemu_skip_on_pvm'])
             continue
         now = int(time.time())
-        cmd = [qemu] + base + ['-m', case['memory'], '-smp', str(case['cpus']),
+        cmd = [qemu] + (case.get('qemu_base') or base) + ['-m', case['memory'], '-smp', str(case['cpus']),
                                '-kernel', elf, '-append', expand(case['cmdline'], now)]
         cmd += case.get('qemu_args', [])
         status, out, secs, timed_out = run(cmd, case.get('timeout', 60))
@@ -504,6 +504,15 @@ def main():
                 # virtio-pci devices: disk images, a TAP, a console socket (host side there)
                 import virtio_cases
                 virtio_cases.run_virtio_cases(res, kite, elf, args.only, qemu=not args.no_qemu)
+                # pause/resume, snapshots and restore (the migration-test pattern)
+                import snapshot_tests
+                snapshot_tests.tests(res, kite, elf, args.only)
+                # the control API (--api-socket)
+                import api_tests
+                api_tests.tests(res, kite, elf, args.only)
+                # memory backends, huge pages, NUMA (test guest, Linux, bad input)
+                import linux_memory
+                linux_memory.tests(res, kite, elf, args.only, linux_guest=not args.no_linux)
         if os.path.exists('/dev/kvm') and not args.no_linux:
             import linux
             linux.default_guest_tests(res, kite, args.only)

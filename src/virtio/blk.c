@@ -511,13 +511,13 @@ static int blk_restore(struct virtio_dev *vd, const void *state)
 		pr_err("%s: the snapshot has a %s disk, this VM a %s one", vd->name,
 		       s.readonly ? "read-only" : "read-write",
 		       b->img.readonly ? "read-only" : "read-write");
-		return -EINVAL;
+		return -EREMCHG;        /* said why */
 	}
 	if (s.capacity != b->sectors || s.num_queues != vd->nr_queues) {
 		pr_err("%s: the snapshot has a disk of %llu sectors and %u queues, this VM "
 		       "%llu sectors and %u queues", vd->name, (unsigned long long)s.capacity,
 		       s.num_queues, (unsigned long long)b->sectors, vd->nr_queues);
-		return -EINVAL;
+		return -EREMCHG;        /* said why */
 	}
 	return 0;
 }

@@ -103,7 +103,9 @@ struct virtio_dev_ops {
 	 * Snapshot of the device-specific state: a plain struct of state_size
 	 * bytes with fixed-width fields and no pointers.  save is called with
 	 * no request in flight; restore checks every field (-EINVAL on a bad
-	 * state, device untouched).  May be NULL when state_size is 0.
+	 * state, device untouched; -EREMCHG when the state does not fit this
+	 * device's host side, e.g. a disk that changed size, after logging one
+	 * line saying so).  May be NULL when state_size is 0.
 	 */
 	size_t state_size;
 	void (*save)(struct virtio_dev *vd, void *state);

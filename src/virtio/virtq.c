@@ -348,6 +348,38 @@ int virtq_chain_write(const struct virtq_chain *c, uint64_t offset, const void *
 	return 0;
 }
 
+/*
+ * A migration tracks device writes: mark the chain's writable buffers dirty
+ * (walking it again, bounded; a guest that changed it meanwhile only hurts
+ * its own migration) and the used ring.
+ */
+static void mark_chain_dirty(struct virtq *vq, uint16_t head)
+{
+	const uint8_t *table = vq->desc;
+	uint32_t entries = vq->s.size, idx = head;
+	bool indirect = false;
+	struct virtq_desc d;
+
+	for (uint32_t n = 0; n < 2u * vq->s.size + 1; n++) {
+		read_desc(table, idx, &d);
+		if ((d.flags & VIRTQ_DESC_F_INDIRECT) && !indirect) {
+			if (!d.len || d.len % sizeof(d) || d.len / sizeof(d) > vq->s.size ||
+			    !(table = mem_ptr(vq->mem, d.addr, d.len)))
+				break;
+			entries = d.len / sizeof(d);
+			indirect = true;
+			idx = 0;
+			continue;
+		}
+		if ((d.flags & VIRTQ_DESC_F_WRITE) && mem_ptr(vq->mem, d.addr, d.len))
+			mem_mark_dirty(vq->mem, d.addr, d.len);
+		if (!(d.flags & VIRTQ_DESC_F_NEXT) || d.next >= entries)
+			break;
+		idx = d.next;
+	}
+	mem_mark_dirty(vq->mem, vq->s.used_addr, VIRTQ_USED_BYTES(vq->s.size));
+}
+
 int virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 {
 	uint16_t size = vq->s.size, idx = vq->s.next_used;
@@ -360,6 +392,8 @@ int virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 			(uint16_t)(vq->s.next_avail - idx));
 		return -EINVAL;
 	}
+	if (__atomic_load_n(&vq->mem->dirty_on, __ATOMIC_RELAXED))
+		mark_chain_dirty(vq, head);
 	e = &vq->used->ring[idx & (size - 1)];
 	__atomic_store_n(&e->id, htole32(head), __ATOMIC_RELAXED);
 	__atomic_store_n(&e->len, htole32(written), __ATOMIC_RELAXED);

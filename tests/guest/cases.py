@@ -22,7 +22,8 @@ QEMU_BASE = ['-M', 'microvm,acpi=on,rtc=on,pic=on,pit=on', '-accel', 'kvm',
 
 def _case(name, cmdline, expect=None, memory='256M', cpus=1, kite_exit=0,
           kite_args=None, qemu_exit=0, qemu_args=None, qemu_skip=None,
-          qemu_skip_on_pvm=None, timeout=60, kite_exit_on_pvm=None, expect_on_pvm=None):
+          qemu_skip_on_pvm=None, timeout=60, kite_exit_on_pvm=None, expect_on_pvm=None,
+          qemu_base=None):
     test = cmdline.split()[0].split('=', 1)[1]
     return dict(name=name, cmdline=cmdline,
                 expect=expect if expect is not None else [f'KITE-TEST-PASS {test}'],
@@ -31,7 +32,7 @@ def _case(name, cmdline, expect=None, memory='256M', cpus=1, kite_exit=0,
                 qemu_exit=qemu_exit, qemu_args=list(qemu_args or []),
                 qemu_skip=qemu_skip, qemu_skip_on_pvm=qemu_skip_on_pvm,
                 kite_exit_on_pvm=kite_exit_on_pvm, expect_on_pvm=expect_on_pvm,
-                timeout=timeout)
+                timeout=timeout, qemu_base=list(qemu_base) if qemu_base else None)
 
 
 CASES = [
@@ -78,6 +79,81 @@ CASES = [
     _case('emufail-compat', 'test=emufail', kite_args=['--cpu-profile=compat'],
           qemu_skip='kite-only: tests kite\'s compat profile'),
 ]
+
+
+# ---------------------------------------------------------------- guest NUMA
+# test=numa (test_numa.c) compares the SRAT/SLIT with the expectation on its
+# command line.  QEMU 7.2 microvm accepts -numa but builds no SRAT or SLIT, so
+# the QEMU side runs on q35 with qboot as firmware (ACPI tables from QEMU's
+# table loader, -kernel through the PVH option ROM; RSDT only, no XSDT).  The
+# runner uses a case's qemu_base instead of QEMU_BASE when it has one.  q35
+# puts the hole at 2 GiB when RAM >= 2.75 GiB (kite: 3 GiB); the test derives
+# the split from the memory map, so both layouts pass the same expectation.
+QEMU_BASE_SRAT = ['-M', 'q35', '-bios', '/usr/share/qemu/qboot.rom', '-accel', 'kvm',
+                  '-cpu', 'host,-arch-capabilities', '-nodefaults', '-nographic',
+                  '-serial', 'stdio', '-no-reboot']
+
+
+def _numa_case(name, nodes, dist=None, host_node=None, timeout=60, kite_args=(), **kw):
+    """nodes: [(cpu ranges like ['0-1', '4'], size like '128M')], node i = index i.
+    dist: {(a, b): d} as given to kite (--numa-distance a:b=d; symmetric unless
+    both directions are given) -> the full matrix is expected (default 10/20)
+    and passed to QEMU pair by pair.  dist=None: no --numa-distance, and the
+    guest expects the defaults.  host_node: every node's memory on that host
+    node (kite host-node=, QEMU host-nodes=,policy=bind)."""
+    n = len(nodes)
+    size_mib = {'M': 1, 'G': 1024}
+    total = sum(int(sz[:-1]) * size_mib[sz[-1]] for _, sz in nodes)
+    matrix = [[10 if i == j else 20 for j in range(n)] for i in range(n)]
+    for (a, b), d in (dist or {}).items():
+        matrix[a][b] = d
+        if (b, a) not in dist:
+            matrix[b][a] = d
+    cmdline = 'test=numa numa=' + ','.join(f'{i}:{"+".join(c)}:{sz}'
+                                           for i, (c, sz) in enumerate(nodes))
+    cmdline += ' dist=' + ','.join(str(matrix[i][j]) for i in range(n) for j in range(n))
+    kargs, qargs = [], []
+    for i, (cpus, sz) in enumerate(nodes):
+        host = '' if host_node is None else f',host-node={host_node}'
+        qhost = '' if host_node is None else f',host-nodes={host_node},policy=bind'
+        kargs += ['--numa', f'node={i},' + ','.join(f'cpus={c}' for c in cpus) +
+                  f',memory={sz}{host}']
+        qargs += ['-object', f'memory-backend-ram,id=m{i},size={sz}{qhost}',
+                  '-numa', f'node,nodeid={i},' + ','.join(f'cpus={c}' for c in cpus) + f',memdev=m{i}']
+    for (a, b), d in (dist or {}).items():
+        kargs += ['--numa-distance', f'{a}:{b}={d}']
+    # QEMU builds a SLIT only with -numa dist, and wants every pair then.
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                qargs += ['-numa', f'dist,src={i},dst={j},val={matrix[i][j]}']
+    ncpus = 0
+    for cpus, _ in nodes:
+        for c in cpus:
+            ncpus = max(ncpus, int(c.split('-')[-1]) + 1)
+    return _case(name, cmdline, memory=f'{total}M', cpus=ncpus, timeout=timeout,
+                 kite_args=kargs + list(kite_args), qemu_args=qargs,
+                 qemu_base=QEMU_BASE_SRAT, **kw)
+
+
+CASES += [
+    # 2 nodes, 2 vCPUs each, a non-default distance.
+    _numa_case('numa-2', [(['0-1'], '128M'), (['2-3'], '128M')], dist={(0, 1): 21}),
+    # No --numa-distance: kite's defaults (10 local, 20 remote) in the SLIT.
+    _numa_case('numa-2-default-distance', [(['0'], '128M'), (['1'], '192M')]),
+    # 4 nodes of different sizes, a node with two CPU ranges, an asymmetric
+    # pair (both directions given) and a symmetric one (one direction given).
+    _numa_case('numa-4', [(['0', '4'], '128M'), (['1'], '256M'), (['2'], '64M'),
+                          (['3', '5'], '64M')],
+               dist={(0, 3): 30, (3, 0): 40, (1, 2): 25}),
+    # 4 GiB, 2 nodes: node memory split across the hole below 4 GiB (kite: node 0
+    # [0, 2.5G), node 1 [2.5G, 3G) + [4G, 5G); q35: node 0 [0, 2G) + [4G, 4.5G)).
+    _numa_case('numa-2-hole', [(['0'], '2560M'), (['1'], '1536M')], timeout=120),
+]
+# The same guest view with host placement and pinning (kite: host-node=0, the
+# one host node we have, and --cpu-affinity; QEMU: policy=bind to host node 0).
+CASES.append(_numa_case('numa-2-host-node', [(['0-1'], '128M'), (['2-3'], '128M')],
+                        dist={(0, 1): 21}, host_node=0, kite_args=['--cpu-affinity']))
 
 
 # ---------------------------------------------------------------- virtio-pci

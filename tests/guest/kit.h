@@ -207,6 +207,40 @@ bool madt_init(void);		/* parses the MADT once; false if absent */
 /* ISA IRQ -> GSI, polarity (true = active low), trigger (true = level) */
 void madt_isa_irq(u8 irq, u32 *gsi, bool *active_low, bool *level);
 
+/* ---- srat.c: SRAT (CPU and memory affinity) and SLIT (distances) ------ */
+#define SRAT_ENTRIES_OFFSET	48	/* header + reserved (4) + reserved (8) */
+#define SRAT_SLIT_ENTRIES_OFFSET 44	/* header + number of localities (8) */
+#define SRAT_ENABLED		1	/* flags bit 0, CPU and memory entries */
+#define SRAT_MEM_HOTPLUG	2
+#define SRAT_MEM_NONVOLATILE	4
+#define SRAT_MAX_CPUS		128
+#define SRAT_MAX_MEM		64
+struct srat_mem {
+	u64 base, len;
+	u32 domain, flags;
+};
+struct srat_info {
+	const struct acpi_header *table;
+	u32 ncpus;			/* enabled type 0 and type 2 entries */
+	struct { u32 apic_id; u32 domain; bool x2apic; } cpu[SRAT_MAX_CPUS];
+	u32 ncpus_disabled;
+	u32 nmem;			/* enabled memory affinity entries */
+	struct srat_mem mem[SRAT_MAX_MEM];
+	u32 nmem_disabled;
+	u32 nother;			/* other structure types (skipped) */
+	u32 nbad;			/* too short, or running past the end */
+};
+extern struct srat_info srat;
+bool srat_init(void);		/* parses the SRAT once; false if absent */
+/* Proximity domain of an APIC ID: -1 not listed, -2 listed in two domains. */
+s64 srat_cpu_domain(u32 apic_id);
+/* Domain of the enabled memory range holding addr (its end in *range_end),
+ * or -1. */
+s64 srat_mem_domain(u64 addr, u64 *range_end);
+const struct acpi_header *srat_slit(void);	/* NULL if there is no SLIT */
+u64 srat_slit_localities(void);
+int srat_slit_distance(u32 from, u32 to);	/* -1 if out of range / no SLIT */
+
 /* ---- lapic.c: local APIC (xAPIC MMIO) ----------------------------------- */
 #define LAPIC_ID	0x020
 #define LAPIC_VER	0x030
@@ -449,7 +483,11 @@ typedef const char *(*kit_test_fn)(void);
 #define KIT_TESTS(X) \
 	X(hello) X(memmap) X(acpi) X(smp) X(uart_irq) X(rtc) X(lapic_timer) \
 	X(cpl3) X(int3) X(poweroff) X(reset) X(triple_fault) X(demo) \
-	X(emufail) X(virtio_blk) X(virtio_net) X(virtio_rng) X(virtio_console)
+	X(emufail) X(virtio_blk) X(virtio_net) X(virtio_rng) X(virtio_console) \
+	X(bench_blk) X(bench_net) \
+	X(numa) \
+	X(bench_tlb) \
+	X(migrate)
 #define KIT_DECLARE_TEST(name) const char *test_##name(void);
 KIT_TESTS(KIT_DECLARE_TEST)
 

@@ -136,8 +136,13 @@ static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid_entry2 *e
 	return NULL;
 }
 
-/* Are the saved CPUID's features a subset of what this host's KVM supports? */
-static int cpuid_check(const struct kvm_sys *kvm, const struct kvm_cpuid_entry2 *e, uint32_t n,
+/*
+ * Are the saved CPUID's features a subset of what this host gives a vCPU?
+ * The reference is the fresh vCPU's own CPUID (as kite set it up here and
+ * the host adjusted it), not KVM_GET_SUPPORTED_CPUID: some hosts (kvm-pvm)
+ * add features to every vCPU that the supported list does not show.
+ */
+static int cpuid_check(const struct kvm_cpuid2 *host, const struct kvm_cpuid_entry2 *e, uint32_t n,
 		       char *err, size_t errlen)
 {
 	static const char *const regname[] = { "eax", "ebx", "ecx", "edx" };
@@ -145,8 +150,7 @@ static int cpuid_check(const struct kvm_sys *kvm, const struct kvm_cpuid_entry2 
 	for (size_t i = 0; i < sizeof(feature_leaves) / sizeof(feature_leaves[0]); i++) {
 		uint32_t leaf = feature_leaves[i].leaf, sub = feature_leaves[i].sub;
 		const struct kvm_cpuid_entry2 *s = find_leaf(e, n, leaf, sub);
-		const struct kvm_cpuid_entry2 *h = find_leaf(kvm->cpuid->entries, kvm->cpuid->nent,
-							     leaf, sub);
+		const struct kvm_cpuid_entry2 *h = find_leaf(host->entries, host->nent, leaf, sub);
 		uint32_t sv[4], hv[4];
 
 		if (!s)
@@ -191,7 +195,7 @@ int x86_vcpu_restore(int fd, const struct kvm_sys *kvm, const uint8_t *data, siz
 	struct {
 		struct kvm_cpuid2 h;
 		struct kvm_cpuid_entry2 e[MAX_CPUID_ENTRIES];
-	} cpuid;
+	} cpuid, host;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_xcrs xcrs;
@@ -235,7 +239,13 @@ int x86_vcpu_restore(int fd, const struct kvm_sys *kvm, const uint8_t *data, siz
 		goto out;
 	}
 	cpuid.h.nent = nent;
-	ret = cpuid_check(kvm, cpuid.e, nent, err, errlen);
+	host.h.nent = MAX_CPUID_ENTRIES;
+	ret = kvm_ioctl_val(fd, KVM_GET_CPUID2, &host);
+	if (ret) {
+		snprintf(err, errlen, "KVM_GET_CPUID2: %s", strerror(-ret));
+		goto out;
+	}
+	ret = cpuid_check(&host.h, cpuid.e, nent, err, errlen);
 	if (ret)
 		goto out;
 	/* The order KVM needs (see the header). */

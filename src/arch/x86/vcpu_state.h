@@ -20,8 +20,9 @@
 
 int x86_vcpu_save(int vcpu_fd, const struct kvm_sys *kvm, struct blob *out);
 /*
- * Refuses (-EINVAL, one line in err) a state whose CPUID has features this
- * host's KVM does not support, or a malformed state.
+ * Call on a vCPU freshly set up by x86_vcpu_init().  Refuses (-EINVAL, one
+ * line in err) a state whose CPUID has features this host does not give
+ * that vCPU, or a malformed state.
  */
 int x86_vcpu_restore(int vcpu_fd, const struct kvm_sys *kvm, const uint8_t *data, size_t len,
 		     char *err, size_t errlen);
