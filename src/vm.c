@@ -189,6 +189,11 @@ static int vm_pause_locked(struct vm *vm)
 		vm_unpark_vcpus(vm);
 		return -ESHUTDOWN;
 	}
+	/* Tell each vCPU's kvmclock it was stopped (no soft-lockup alarms in the guest). */
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].started && ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 &&
+		    errno != EINVAL)
+			pr_debug("vCPU %u: KVM_KVMCLOCK_CTRL: %s", i, strerror(errno));
 	/* Devices: no more queue processing, nothing held. */
 	iothread_pause(&vm->io);
 	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
