@@ -717,11 +717,12 @@ void vm_print_stats(struct vm *vm)
 		pr_err("memory: cannot read /proc/self/smaps");
 		return;
 	}
-	fprintf(stderr, "kite: memory: %s guest RAM, %s populated (%s in huge pages), %s pages "
-		"(%s%s)\n", fmt_size(vm->mem.total, a, sizeof(a)), fmt_size(u.populated, b, sizeof(b)),
-		fmt_size(u.huge, c, sizeof(c)), fmt_size(vm->mem.page_size, d, sizeof(d)),
-		mem_backend_name(vm->mem.backend),
-		vm->mem.backend == MEM_BACKEND_HUGETLB ? "" : ", transparent huge pages requested");
+	fprintf(stderr, "kite: memory: %s guest RAM, %s populated, %s of it in huge pages; "
+		"backend %s, %s %s\n", fmt_size(vm->mem.total, a, sizeof(a)),
+		fmt_size(u.populated, b, sizeof(b)), fmt_size(u.huge, c, sizeof(c)),
+		mem_backend_name(vm->mem.backend), fmt_size(vm->mem.page_size, d, sizeof(d)),
+		vm->mem.backend == MEM_BACKEND_HUGETLB ? "pages" :
+		"base pages (transparent huge pages requested)");
 }
 
 int vm_start(struct vm *vm)
