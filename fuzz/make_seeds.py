@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Write a few well-formed inputs for a fuzz target (see the layout at the top
 of its .c file) into a corpus directory: usage make_seeds.py DIR [TARGET],
-TARGET virtq_fuzz (the default) or vpci_fuzz."""
+TARGET virtq_fuzz (the default), vpci_fuzz, state_fuzz or migstream_fuzz."""
 import os
 import struct
 import sys
+import zlib
 
 NEXT, WRITE, INDIRECT = 1, 2, 4
 DESC, AVAIL, USED, TABLE = 0x000, 0x100, 0x200, 0x300
@@ -116,7 +117,87 @@ def vpci_seeds():
     yield 'config', hdr(len(ops) // 8) + ops + bytes(0x1000)
 
 
-TARGETS = {'virtq_fuzz': seeds, 'vpci_fuzz': vpci_seeds}
+# ---- state_fuzz ----
+# Sizes the "config" section records (src/vm_config_state.c checks them):
+# sizeof(struct blk_opts), sizeof(struct net_opts), sizeof(struct numa_config)
+# on x86-64 Linux.  If they change, these seeds are still valid inputs; the
+# fuzzer finds the new sizes by itself.
+BLK_OPTS, NET_OPTS, NUMA_CONFIG, NUMA_NODE, NUMA_NODES = 4119, 23, 2704, 152, 16
+
+
+def config_payload(ncpus=1, mem=256 << 20, disks=(), nets=(), numa=None,
+                   kernel=b'/boot/vmlinux', initrd=None, cmdline=b'console=ttyS0'):
+    def s(v):
+        return struct.pack('<I', 0xffffffff) if v is None else struct.pack('<I', len(v)) + v
+    p = struct.pack('<IIIQIII', ncpus, 1, 1, mem, 0, 0, 0)          # host profile, restart
+    p += struct.pack('<II', BLK_OPTS, len(disks))
+    for path, ro, serial in disks:
+        p += path.ljust(4096, b'\0') + bytes([ro, 0]) + serial.ljust(21, b'\0')
+    p += struct.pack('<II', NET_OPTS, len(nets))
+    for tap in nets:
+        p += tap.ljust(16, b'\0') + bytes(6) + b'\0'
+    p += struct.pack('<I', NUMA_CONFIG) + (numa or bytes(NUMA_CONFIG))
+    return p + s(kernel) + s(initrd) + s(cmdline)
+
+
+def numa_two_nodes(mem):
+    """Two nodes of mem/2, vCPU 0 in node 0, vCPU 1 in node 1, distance 20."""
+    c = bytearray(NUMA_CONFIG)
+    struct.pack_into('<I', c, 0, 2)
+    for n in range(2):
+        struct.pack_into('<B7xQiI', c, 8 + n * NUMA_NODE, 1, mem // 2, -1, 1)
+        struct.pack_into('<II', c, 8 + n * NUMA_NODE + 24, n, n)
+    dist = 8 + NUMA_NODES * NUMA_NODE
+    for a in range(2):
+        for b in range(2):
+            c[dist + a * NUMA_NODES + b] = 10 if a == b else 20
+    return bytes(c)
+
+
+def state_image(sections):
+    """A complete state image (src/state/format.h) with the CRCs right."""
+    body = b''
+    for sid, ver, data in sections:
+        h = sid.ljust(32, b'\0') + struct.pack('<IIQ', ver, 0, len(data))
+        crc = zlib.crc32(h + data)
+        body += sid.ljust(32, b'\0') + struct.pack('<IIQ', ver, crc, len(data)) + data
+    h = struct.pack('<8sII16sQI', b'KITESTAT', 1, len(sections), b'x86_64', 0x1234, 0)
+    return h + struct.pack('<I', zlib.crc32(h)) + body
+
+
+def state_seeds():
+    # Byte 0 = 2: the rest is a config payload the harness wraps.
+    yield 'config-min', b'\x02' + config_payload()
+    yield 'config-disk-net', b'\x02' + config_payload(
+        ncpus=2, disks=[(b'/tmp/disk.img', 0, b'serial-1'), (b'/tmp/ro.img', 1, b'')],
+        nets=[b'ktap0'], initrd=b'/boot/initrd')
+    yield 'config-numa', b'\x02' + config_payload(ncpus=2, numa=numa_two_nodes(256 << 20))
+    # Byte 0 = 0/1: a whole image (1: the harness fixes the CRCs).
+    img = state_image([(b'config', 1, config_payload(ncpus=2)), (b'cpu0', 3, bytes(64)),
+                       (b'unknown-section', 9, b'skipped')])
+    yield 'image', b'\x00' + img
+    yield 'image-fixcrc', b'\x01' + img
+
+
+# ---- migstream_fuzz ----
+
+def migstream_seeds():
+    def rec(pages, gpas, well_formed=False, data=None):
+        p = struct.pack('<I', len(gpas)) + b''.join(struct.pack('<Q', g) for g in gpas)
+        if pages:
+            p += data if data is not None else b''.join(bytes([i + 1]) * 4096
+                                                         for i in range(len(gpas)))
+        return bytes([(1 if pages else 0) | (2 if well_formed else 0)]) + \
+            struct.pack('<I', len(p)) + p
+    layout = bytes([3, 1, 3])       # 4 pages at 0, a one-page hole, 4 pages at 0x5000
+    yield 'pages', layout + rec(True, [0x0, 0x1000, 0x5000]) + rec(False, [0x1000])
+    yield 'zeros', layout + rec(False, [0x2000, 0x8000, 0x2000])
+    yield 'hole', layout + rec(True, [0x4000]) + rec(True, [0x3000, 0x8000])
+    yield 'misaligned', layout + rec(False, [0x1800]) + rec(True, [0x9000])
+
+
+TARGETS = {'virtq_fuzz': seeds, 'vpci_fuzz': vpci_seeds, 'state_fuzz': state_seeds,
+           'migstream_fuzz': migstream_seeds}
 
 
 def main():

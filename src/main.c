@@ -134,6 +134,12 @@ static const char usage_text[] =
 "                          If the TAP disappears, the guest sees link down\n"
 "      --rng               a virtio-rng device fed from the host's getrandom(2)\n"
 "                          (Linux: /dev/hwrng)\n"
+"      --balloon           a virtio-balloon device: the control API's PUT\n"
+"                          /vm/balloon asks the guest to hand memory back\n"
+"                          (released on the host), GET /vm/balloon reports it\n"
+"                          and the guest's memory statistics; free pages the\n"
+"                          guest reports are released too (Linux:\n"
+"                          CONFIG_VIRTIO_BALLOON)\n"
 "\n"
 "  -v, --verbose           say more (host quirks, ignored device accesses);\n"
 "                          twice for debug messages\n"
@@ -167,7 +173,7 @@ static void usage_error(const char *fmt, ...)
 }
 
 enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE, OPT_RNG, OPT_CONSOLE, OPT_NET, OPT_NUMA, OPT_NUMA_DIST, OPT_CPU_AFFINITY,
-       OPT_STATS, OPT_RESTORE, OPT_API_SOCKET, OPT_INCOMING };
+       OPT_STATS, OPT_RESTORE, OPT_API_SOCKET, OPT_INCOMING, OPT_BALLOON };
 
 static const char *cmdline_extra;
 static const char *restore_dir;      /* --restore DIR */
@@ -186,6 +192,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 		{ "cpu-profile", required_argument, NULL, OPT_CPU_PROFILE },
 		{ "rng", no_argument, NULL, OPT_RNG },
+		{ "balloon", no_argument, NULL, OPT_BALLOON },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "numa", required_argument, NULL, OPT_NUMA },
 		{ "numa-distance", required_argument, NULL, OPT_NUMA_DIST },
@@ -220,6 +227,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			fputs(usage_text, stdout);
 			exit(0);
 		case OPT_RNG: cfg->rng = true; break;
+		case OPT_BALLOON: cfg->balloon = true; break;
 		case OPT_STATS: cfg->stats = true; break;
 		case OPT_RESTORE: restore_dir = optarg; break;
 		case OPT_INCOMING: incoming_uri = optarg; break;
@@ -238,9 +246,9 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			static struct net_opts nets[VM_MAX_VIRTIO];
 			char err[256];
 
-			if (cfg->nr_disks + cfg->nr_nets == VM_MAX_VIRTIO - 2)
+			if (cfg->nr_disks + cfg->nr_nets == VM_MAX_VIRTIO - 3)
 				usage_error("too many --disk and --net options: %d at most",
-					    VM_MAX_VIRTIO - 2);
+					    VM_MAX_VIRTIO - 3);
 			if (net_parse_opts(optarg, &nets[cfg->nr_nets], err, sizeof(err)))
 				usage_error("%s", err);
 			cfg->nets = nets;
@@ -251,9 +259,9 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 			static struct blk_opts disks[VM_MAX_VIRTIO];
 			char err[256];
 
-			if (cfg->nr_disks + cfg->nr_nets == VM_MAX_VIRTIO - 2)
+			if (cfg->nr_disks + cfg->nr_nets == VM_MAX_VIRTIO - 3)
 				usage_error("too many --disk and --net options: %d at most",
-					    VM_MAX_VIRTIO - 2);
+					    VM_MAX_VIRTIO - 3);
 			if (blk_parse_opts(optarg, &disks[cfg->nr_disks], err, sizeof(err)))
 				usage_error("%s", err);
 			cfg->disks = disks;
@@ -306,7 +314,8 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 	}
 	if ((restore_dir || incoming_uri) && (cfg->kernel || cfg->initrd || cfg->cmdline || cmdline_extra ||
 			    vm_opts_given || cfg->cpu_profile != CPU_PROFILE_AUTO || cfg->nr_disks ||
-			    cfg->nr_nets || cfg->numa.nr_nodes || cfg->rng || cfg->virtio_console))
+			    cfg->nr_nets || cfg->numa.nr_nodes || cfg->rng || cfg->virtio_console ||
+			    cfg->balloon))
 		usage_error("--%s takes the VM's configuration (kernel, memory, vCPUs, devices) "
 			    "from the %s: give no other VM options", restore_dir ? "restore" : "incoming",
 			    restore_dir ? "snapshot" : "source");
@@ -417,8 +426,15 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 
 		cfg->incoming_fd = -1;
 		ret = migrate_incoming_receive(&vm, fd, err, sizeof(err));
+		if (!ret && vm_handover(&vm, true))
+			snprintf(err, sizeof(err), "cannot take the disks over from the source");
+		if (!ret && err[0])
+			ret = -EBUSY;
+		if (ret)
+			migrate_incoming_ack(fd, ret, err[0] ? err : strerror(-ret));
+		else
+			ret = migrate_incoming_commit(fd, err, sizeof(err));
 		ret = ret ?: vm_start(&vm);
-		migrate_incoming_ack(fd, ret, err[0] ? err : strerror(-ret));
 		close(fd);
 		if (ret) {
 			pr_err("incoming migration failed: %s", err[0] ? err : strerror(-ret));

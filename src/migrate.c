@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Live migration: pre-copy source thread and the receiving side. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "arch/x86/vcpu_state.h"
 #include "log.h"
 #include "migrate.h"
+#include "migrate_stream.h"
 #include "state/format.h"
 #include "util.h"
 #include "vm.h"
@@ -21,12 +24,11 @@
 
 #define MIG_MAGIC       "KITEMIG1"
 #define MIG_VERSION     1
-#define MIG_PAGE        4096
-#define MIG_BATCH       256             /* pages per PAGES/ZEROS record */
 #define MIG_MAX_STATE   (256u << 20)
 #define MIG_MAX_PASSES  30
-#define MIG_ACK_OK      0x4b4f4b4fu
-#define MIG_ACK_ERR     0x52524545u
+#define MIG_READY       0x59444552u     /* target -> source: restored, waiting for GO */
+#define MIG_GO          0x21214f47u     /* source -> target: run it (we stopped) */
+#define MIG_ACK_ERR     0x52524545u     /* target -> source: refused, a message follows */
 
 enum { REC_CONFIG = 1, REC_PAGES, REC_ZEROS, REC_STATE, REC_END };
 
@@ -87,7 +89,43 @@ int migrate_check_uri(const char *uri, char *err, size_t errlen)
 	return parse_uri(uri, &is_unix, host, sizeof(host), port, sizeof(port), err, errlen);
 }
 
-static int mig_socket(const char *uri, bool listen_side, char *err, size_t errlen)
+/* connect() that a cancel (or 30 s) interrupts; 0 or -1 with errno set. */
+static int connect_cancellable(int fd, const struct sockaddr *sa, socklen_t len, const bool *cancel)
+{
+	int flags = fcntl(fd, F_GETFL), soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (!cancel)
+		return connect(fd, sa, len);
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	if (connect(fd, sa, len) < 0) {
+		if (errno != EINPROGRESS)
+			return -1;
+		for (int waited = 0;; waited += 100) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			if (__atomic_load_n(cancel, __ATOMIC_ACQUIRE)) {
+				errno = ECANCELED;
+				return -1;
+			}
+			if (waited >= 30000) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			if (poll(&p, 1, 100) > 0)
+				break;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
+			errno = soerr ? soerr : errno;
+			return -1;
+		}
+	}
+	fcntl(fd, F_SETFL, flags);
+	return 0;
+}
+
+static int mig_socket(const char *uri, bool listen_side, const bool *cancel, char *err,
+		      size_t errlen)
 {
 	char host[256], port[16];
 	bool is_unix;
@@ -111,7 +149,7 @@ static int mig_socket(const char *uri, bool listen_side, char *err, size_t errle
 			unlink(host);
 			if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
 				goto fail;
-		} else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		} else if (connect_cancellable(fd, (struct sockaddr *)&sa, sizeof(sa), cancel) < 0) {
 			goto fail;
 		}
 		return fd;
@@ -134,8 +172,12 @@ static int mig_socket(const char *uri, bool listen_side, char *err, size_t errle
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 			if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1) == 0)
 				break;
-		} else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		} else if (connect_cancellable(fd, ai->ai_addr, ai->ai_addrlen, cancel) == 0) {
 			break;
+		} else if (errno == ECANCELED) {
+			close(fd);
+			freeaddrinfo(res);
+			return -ECANCELED;
 		}
 		close(fd);
 		fd = -1;
@@ -309,7 +351,11 @@ static int send_pages(struct migration *m, uint64_t **bitmaps, bool all, uint64_
 }
 
 /* Collect what vCPUs (KVM) and devices dirtied since the last call; returns the page count. */
-static int collect_dirty(struct migration *m, uint64_t **bitmaps, uint64_t *count)
+/*
+ * keep: add to what the bitmaps hold (pages collected by the last pass and
+ * not sent yet, because the loop stopped to go to stop-and-copy).
+ */
+static int collect_dirty(struct migration *m, uint64_t **bitmaps, bool keep, uint64_t *count)
 {
 	struct guest_mem *gm = &m->vm->mem;
 	int ret;
@@ -318,7 +364,8 @@ static int collect_dirty(struct migration *m, uint64_t **bitmaps, uint64_t *coun
 	for (unsigned int r = 0; r < gm->nr; r++) {
 		uint64_t words = (gm->regions[r].size / MIG_PAGE + 63) / 64;
 
-		memset(bitmaps[r], 0, words * 8);
+		if (!keep)
+			memset(bitmaps[r], 0, words * 8);
 		ret = vm_get_dirty_log(m->vm, r, bitmaps[r]);
 		if (ret)
 			return ret;
@@ -334,7 +381,7 @@ static void *throttle_thread(void *arg)
 {
 	struct migration *m = arg;
 
-	while (__atomic_load_n(&m->state, __ATOMIC_ACQUIRE) == MIG_ACTIVE && !mig_cancelled(m)) {
+	while (!__atomic_load_n(&m->stop_throttle, __ATOMIC_ACQUIRE) && !mig_cancelled(m)) {
 		unsigned int pct = __atomic_load_n(&m->throttle_pct, __ATOMIC_RELAXED);
 
 		if (pct)
@@ -355,15 +402,15 @@ static void *migrate_thread(void *arg)
 	struct state_writer w;
 	struct blob img;
 	char err[256] = "";
-	uint64_t t_start = now_ms(), t_pause = 0, dirty = 0, sent, t0;
-	bool tracking = false, paused = false, throttling = false;
+	uint64_t t_start = now_ms(), t_pause = 0, dirty = 0, sent, t0, pass_bytes = 0;
+	bool tracking = false, paused = false, throttling = false, handed_over = false;
 	pthread_t throttler;
 	uint32_t ack = 0;
 	int ret;
 
 	blob_init(&img);
 	state_writer_init(&w);
-	ret = mig_socket(m->uri, false, err, sizeof(err));
+	ret = mig_socket(m->uri, false, &m->cancel, err, sizeof(err));
 	if (ret < 0)
 		goto out;
 	pthread_mutex_lock(&m->lock);
@@ -399,15 +446,17 @@ static void *migrate_thread(void *arg)
 		throttling = true;
 	mig_set(m, "precopy");
 	t0 = now_ms();
+	pass_bytes = m->bytes_sent;
 	ret = send_pages(m, bitmaps, true, &sent);
 	for (unsigned int pass = 1; !ret; pass++) {
 		uint64_t elapsed = MAX(now_ms() - t0, 1), bw, rate, budget;
 
-		ret = collect_dirty(m, bitmaps, &dirty);
+		ret = collect_dirty(m, bitmaps, false, &dirty);
 		if (ret)
 			break;
 		pthread_mutex_lock(&m->lock);
-		bw = m->bandwidth = MAX(sent * MIG_PAGE * 1000 / elapsed, 1);
+		/* What went over the link, not the zero pages skipped. */
+		bw = m->bandwidth = MAX((m->bytes_sent - pass_bytes) * 1000 / elapsed, 1);
 		rate = m->dirty_rate = dirty * MIG_PAGE * 1000 / elapsed;
 		m->remaining_bytes = dirty * MIG_PAGE;
 		m->iterations = pass;
@@ -430,6 +479,7 @@ static void *migrate_thread(void *arg)
 			break;
 		}
 		t0 = now_ms();
+		pass_bytes = m->bytes_sent;
 		ret = send_pages(m, bitmaps, false, &sent);
 	}
 	if (ret)
@@ -442,7 +492,7 @@ static void *migrate_thread(void *arg)
 	if (ret)
 		goto out;
 	paused = true;
-	ret = collect_dirty(m, bitmaps, &dirty);
+	ret = collect_dirty(m, bitmaps, true, &dirty);
 	ret = ret ?: send_pages(m, bitmaps, false, &sent);
 	ret = ret ?: vm_state_save(vm, &w, err, sizeof(err));
 	ret = ret ?: state_finish(&w, x86_cpuid_fingerprint(vm->kvm), &img);
@@ -450,6 +500,14 @@ static void *migrate_thread(void *arg)
 	ret = ret ?: send_rec(m->fd, REC_END, NULL, 0);
 	if (ret)
 		goto out;
+	/* The target has everything: let it take the disks' locks. */
+	vm_handover(vm, false);
+	handed_over = true;
+	/*
+	 * Commit: the target checked everything and is ready (READY); we stop our
+	 * copy and tell it to run (GO).  Until READY arrives, any failure means
+	 * the target will not run the VM (it waits for GO), so we resume.
+	 */
 	mig_set(m, "waiting for the target");
 	{
 		struct timeval tv = { .tv_sec = 60 };
@@ -457,39 +515,58 @@ static void *migrate_thread(void *arg)
 		setsockopt(m->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
 	ret = recv_all(m->fd, &ack, sizeof(ack));
-	if (!ret && ack != MIG_ACK_OK) {
+	if (!ret && ack != MIG_READY) {
 		char msg[200] = "";
 
 		recv(m->fd, msg, sizeof(msg) - 1, 0);
-		snprintf(err, sizeof(err), "the target could not start the VM: %.190s", msg);
+		snprintf(err, sizeof(err), "the target could not take the VM: %.190s", msg);
 		ret = -EPROTO;
+	} else if (ret) {
+		snprintf(err, sizeof(err), "no answer from the target after the final state: %s",
+			 strerror(-ret));
+	} else if (mig_cancelled(m)) {
+		ret = -ECANCELED;               /* the last moment a cancel can win */
+	} else {
+		uint32_t go = MIG_GO;
+
+		/* From here the VM belongs to the target. */
+		send_all(m->fd, &go, sizeof(go));
 	}
 out:
 	if (tracking) {
 		vm_dirty_log(vm, false);
 		mem_dirty_stop(gm);
 	}
+	/* A cancel makes sends and receives fail: it is still a cancel. */
+	if (ret && mig_cancelled(m))
+		ret = -ECANCELED;
+	__atomic_store_n(&m->stop_throttle, true, __ATOMIC_RELEASE);
+	if (throttling)
+		pthread_join(throttler, NULL);
+	/* The VM is running again (or gone) before the status says how it ended. */
+	if (ret) {
+		/* Take the disks back (the target lets go when it gets no GO). */
+		if (handed_over && vm_handover(vm, true))
+			snprintf(err, sizeof(err), "the migration failed and the disks could not be "
+				 "locked again (another VM holds them): the VM stays paused");
+		else if (paused)
+			vm_resume(vm);
+	}
 	pthread_mutex_lock(&m->lock);
 	m->state = ret == 0 ? MIG_COMPLETED : ret == -ECANCELED ? MIG_CANCELLED : MIG_FAILED;
 	m->total_ms = now_ms() - t_start;
 	if (!ret)
 		m->downtime_ms = now_ms() - t_pause;
-	if (ret && ret != -ECANCELED)
+	if (ret && (ret != -ECANCELED || err[0]))
 		snprintf(m->error, sizeof(m->error), "%s", err[0] ? err : strerror(-ret));
 	m->phase = ret == 0 ? "completed" : ret == -ECANCELED ? "cancelled" : "failed";
 	pthread_mutex_unlock(&m->lock);
-	if (throttling)
-		pthread_join(throttler, NULL);
 	if (ret == 0) {
 		pr_info("migration to %s completed: downtime %llu ms, %llu ms in all", m->uri,
 			(unsigned long long)m->downtime_ms, (unsigned long long)m->total_ms);
 		vm_request_stop(vm, VM_STOP_MIGRATED);
-	} else {
-		if (ret != -ECANCELED)
-			pr_warn("migration to %s failed: %s; the VM keeps running here", m->uri,
-				m->error);
-		if (paused)
-			vm_resume(vm);
+	} else if (ret != -ECANCELED) {
+		pr_warn("migration to %s failed: %s; the VM keeps running here", m->uri, m->error);
 	}
 	pthread_mutex_lock(&m->lock);
 	if (m->fd >= 0)
@@ -599,7 +676,7 @@ int migrate_incoming_accept(const char *uri, struct vm_config *cfg, char *err, s
 	char why[256];
 	int lfd, fd, ret;
 
-	lfd = mig_socket(uri, true, err, errlen);
+	lfd = mig_socket(uri, true, NULL, err, errlen);
 	if (lfd < 0)
 		return lfd;
 	fprintf(stderr, "kite: waiting for a migration on %s\n", uri);
@@ -611,6 +688,12 @@ int migrate_incoming_accept(const char *uri, struct vm_config *cfg, char *err, s
 	if (ret) {
 		snprintf(err, errlen, "accept on %s: %s", uri, strerror(-ret));
 		return ret;
+	}
+	/* A source that goes silent for 20 s is gone (it always has something to send). */
+	{
+		struct timeval tv = { .tv_sec = 20 };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
 	ret = recv_all(fd, &hdr, sizeof(hdr));
 	if (!ret && (memcmp(hdr.magic, MIG_MAGIC, 8) || hdr.version != MIG_VERSION ||
@@ -632,8 +715,7 @@ int migrate_incoming_accept(const char *uri, struct vm_config *cfg, char *err, s
 			snprintf(err, errlen, "bad configuration in the migration stream: %s", why);
 		else
 			ret = vm_state_config(&img, cfg, err, errlen);
-		if (!ret)
-			state_image_free(&img);
+		state_image_free(&img);
 	}
 	free(payload);
 	if (ret) {
@@ -641,44 +723,6 @@ int migrate_incoming_accept(const char *uri, struct vm_config *cfg, char *err, s
 		return ret;
 	}
 	return fd;
-}
-
-int mig_apply_pages(struct guest_mem *gm, bool data, const uint8_t *p, uint64_t len, char *err,
-		    size_t errlen)
-{
-	size_t per = data ? 8 + MIG_PAGE : 8;
-	uint32_t cnt = 0;
-
-	if (len >= 4)
-		memcpy(&cnt, p, 4);
-	if (len < 4 || cnt > MIG_BATCH || len != 4 + (uint64_t)cnt * per) {
-		snprintf(err, errlen, "bad migration stream: a page record of %llu bytes",
-			 (unsigned long long)len);
-		return -EPROTO;
-	}
-	/* Every address first: a bad record changes nothing. */
-	for (uint32_t i = 0; i < cnt; i++) {
-		uint64_t gpa;
-
-		memcpy(&gpa, p + 4 + 8 * i, 8);
-		if (gpa % MIG_PAGE || !mem_ptr(gm, gpa, MIG_PAGE)) {
-			snprintf(err, errlen, "bad migration stream: page %#llx is not guest RAM",
-				 (unsigned long long)gpa);
-			return -EPROTO;
-		}
-	}
-	for (uint32_t i = 0; i < cnt; i++) {
-		uint64_t gpa;
-		uint8_t *dst;
-
-		memcpy(&gpa, p + 4 + 8 * i, 8);
-		dst = mem_ptr(gm, gpa, MIG_PAGE);
-		if (data)
-			memcpy(dst, p + 4 + 8 * cnt + (size_t)i * MIG_PAGE, MIG_PAGE);
-		else
-			memset(dst, 0, MIG_PAGE);
-	}
-	return 0;
 }
 
 int migrate_incoming_receive(struct vm *vm, int fd, char *err, size_t errlen)
@@ -724,9 +768,27 @@ int migrate_incoming_receive(struct vm *vm, int fd, char *err, size_t errlen)
 
 void migrate_incoming_ack(int fd, int ret, const char *err)
 {
-	uint32_t word = ret ? MIG_ACK_ERR : MIG_ACK_OK;
+	uint32_t word = MIG_ACK_ERR;
 
+	if (!ret)
+		return;
 	send_all(fd, &word, sizeof(word));
-	if (ret && err)
+	if (err)
 		send_all(fd, err, strlen(err));
+}
+
+int migrate_incoming_commit(int fd, char *err, size_t errlen)
+{
+	uint32_t word = MIG_READY;
+	struct timeval tv = { .tv_sec = 30 };
+	int ret = send_all(fd, &word, sizeof(word));
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ret = ret ?: recv_all(fd, &word, sizeof(word));
+	if (!ret && word != MIG_GO)
+		ret = -EPROTO;
+	if (ret)
+		snprintf(err, errlen, "the source did not hand the VM over (%s): it keeps running "
+			 "there", ret == -EPROTO ? "bad answer" : strerror(-ret));
+	return ret;
 }

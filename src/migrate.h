@@ -11,7 +11,9 @@
  * then the pages dirtied meanwhile, pass after pass, until what is left can
  * go within max_downtime at the measured bandwidth; it then pauses the VM,
  * sends the last pages and the device state, and waits for the target's
- * "running".  If the guest dirties memory faster than the link, the status
+ * READY (everything checked and applied), answers GO and stops; the target
+ * runs the VM only after GO, so a connection lost anywhere leaves exactly
+ * one copy running (the source, unless GO was sent).  If the guest dirties memory faster than the link, the status
  * says so and the vCPUs are throttled (auto-converge).  Cancel, a failure
  * of any kind, or a target that dies: tracking off, the VM resumes, nothing
  * lost.  On success the source VM stops (exit status 0).
@@ -19,8 +21,7 @@
  * Stream: "KITEMIG1", version, then records {type, CRC32, length, payload}:
  * CONFIG (a state image with the configuration), PAGES (gpas then 4 KiB
  * pages), ZEROS (gpas), STATE (the full state image), END.  The target
- * answers one word: MIG_ACK_OK when its VM runs, else MIG_ACK_ERR and a
- * message.  The receiver checks every record's length, CRC and every gpa
+ * answers READY, or ERR and a message; the source then sends GO.  The receiver checks every record's length, CRC and every gpa
  * before using it.
  */
 #include <pthread.h>
@@ -45,6 +46,7 @@ struct migration {
 	char error[256];
 	char note[160];                 /* e.g. the guest dirties memory faster than the link */
 	bool cancel;
+	bool stop_throttle;             /* the throttle thread ends */
 	uint64_t bytes_sent, pages_sent, iterations, remaining_bytes;
 	uint64_t bandwidth;             /* bytes/s, last pass */
 	uint64_t dirty_rate;            /* bytes/s dirtied, last pass */
@@ -70,19 +72,16 @@ void migrate_join(struct migration *m);
 int migrate_incoming_accept(const char *uri, struct vm_config *cfg, char *err, size_t errlen);
 /*
  * Target: receive memory and state into vm (created from that configuration,
- * not started), apply the state.  The caller starts the VM and then calls
- * migrate_incoming_ack(fd, 0, NULL).
+ * not started), apply the state.  On failure, migrate_incoming_ack(fd, ret,
+ * err) tells the source why (it resumes).  On success, migrate_incoming_commit()
+ * says READY and waits for the source's GO (sent once the source stopped its
+ * copy): only then may the caller start the VM.  If GO does not come, the
+ * source kept the VM: exit.
  */
 int migrate_incoming_receive(struct vm *vm, int fd, char *err, size_t errlen);
 void migrate_incoming_ack(int fd, int ret, const char *err);
+int migrate_incoming_commit(int fd, char *err, size_t errlen);
 
-struct guest_mem;
-/*
- * Apply one PAGES (data) or ZEROS record's payload to guest memory: the
- * count, the length and every address are checked before anything is
- * written.  0 or -EPROTO with one line in err.  (Pure: fuzzed.)
- */
-int mig_apply_pages(struct guest_mem *gm, bool data, const uint8_t *p, uint64_t len, char *err,
-		    size_t errlen);
+/* mig_apply_pages(), the receiver's page records: migrate_stream.h */
 
 #endif

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "util.h"
 #include "vcpu.h"
+#include "virtio/balloon.h"
 #include "virtio/console.h"
 #include "virtio/rng.h"
 #include "vm.h"
@@ -101,6 +102,26 @@ static void vm_unpark_vcpus(struct vm *vm)
 	__atomic_store_n(&vm->pause_req, false, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&vm->run_cond);
 	pthread_mutex_unlock(&vm->run_lock);
+}
+
+int vm_handover(struct vm *vm, bool take)
+{
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_dev *vd = vm->virtio[i].vd;
+		int ret;
+
+		if (!vd->ops->handover)
+			continue;
+		ret = vd->ops->handover(vd, take);
+		if (ret) {
+			/* All or nothing: give back what this call took. */
+			while (take && i--)
+				if (vm->virtio[i].vd->ops->handover)
+					vm->virtio[i].vd->ops->handover(vm->virtio[i].vd, false);
+			return ret;
+		}
+	}
+	return 0;
 }
 
 void vm_throttle_vcpus(struct vm *vm, unsigned int pct)
@@ -362,7 +383,7 @@ static int vm_add_virtio(struct vm *vm, struct virtio_dev *vd)
 
 static int vm_setup_pci(struct vm *vm)
 {
-	struct virtio_env env = { &vm->mem, &vm->io.ev, vm->cfg->ncpus };
+	struct virtio_env env = { &vm->mem, &vm->io.ev, vm->cfg->ncpus, vm->cfg->incoming_fd >= 0 };
 	struct irq_line intx = { vm_set_irq, vm, 0 };
 	uint64_t ram_end = MEM_4G;
 	struct virtio_dev *vd;
@@ -382,8 +403,8 @@ static int vm_setup_pci(struct vm *vm)
 		pr_err("cannot set up PCI: %s", strerror(-ret));
 		return ret;
 	}
-	if (vm->cfg->nr_disks + vm->cfg->nr_nets + 2 > VM_MAX_VIRTIO) {
-		pr_err("too many devices: at most %d disks and NICs together", VM_MAX_VIRTIO - 2);
+	if (vm->cfg->nr_disks + vm->cfg->nr_nets + 3 > VM_MAX_VIRTIO) {
+		pr_err("too many devices: at most %d disks and NICs together", VM_MAX_VIRTIO - 3);
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < vm->cfg->nr_nets; i++) {
@@ -419,6 +440,16 @@ static int vm_setup_pci(struct vm *vm)
 			return ret;
 		}
 		ret = vm_add_virtio(vm, vd);
+		if (ret)
+			return ret;
+	}
+	if (vm->cfg->balloon) {
+		ret = virtio_balloon_create(&vm->balloon, &env);
+		if (ret) {
+			pr_err("cannot create the virtio-balloon device: %s", strerror(-ret));
+			return ret;
+		}
+		ret = vm_add_virtio(vm, vm->balloon);
 		if (ret)
 			return ret;
 	}

@@ -48,6 +48,7 @@ struct vm_config {
 	const struct net_opts *nets;    /* --net, in order: virtio-net0, 1, ... */
 	unsigned int nr_nets;
 	bool rng;               /* a virtio-rng device */
+	bool balloon;           /* a virtio-balloon device (--balloon) */
 	bool virtio_console;    /* console input/output through virtio-console (hvc0) */
 	int console_in_fd;      /* guest console input; -1 for none */
 	int console_out_fd;     /* guest console output */
@@ -75,7 +76,7 @@ struct vm_virtio {
 	bool transport;              /* vp initialised */
 };
 
-#define VM_MAX_VIRTIO 24
+#define VM_MAX_VIRTIO 25         /* 22 disks and NICs, console, rng, balloon */
 
 struct vm {
 	const struct vm_config *cfg;
@@ -98,6 +99,7 @@ struct vm {
 	struct vm_virtio *virtio;    /* [VM_MAX_VIRTIO] */
 	unsigned int nr_virtio;
 	struct virtio_dev *console; /* the virtio-console, if any */
+	struct virtio_dev *balloon; /* the virtio-balloon, if any */
 
 	struct evloop *ev;           /* the VMM thread's loop */
 	int stop_efd;                /* vCPUs/devices -> VMM thread: a stop was requested */
@@ -136,6 +138,8 @@ void vm_destroy(struct vm *vm);
  */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
+/* Live migration: hand devices' host resources over (see virtio_dev_ops.handover). */
+int vm_handover(struct vm *vm, bool take);
 /* Auto-converge: keep the vCPUs parked for pct ms of the next 100 ms (any thread). */
 void vm_throttle_vcpus(struct vm *vm, unsigned int pct);
 /* Turn KVM's dirty page log on/off for every memory slot. */

@@ -9,6 +9,33 @@
 
 #define CONFIG_VERSION 1
 
+/* A bool read from bytes must be 0 or 1 before it is used as one. */
+static bool byte_bool_ok(const bool *b)
+{
+	uint8_t v;
+
+	memcpy(&v, b, 1);
+	return v <= 1;
+}
+
+static bool bools_ok(const struct blk_opts *d, uint32_t nd, const struct net_opts *n, uint32_t nn,
+		     const struct numa_config *numa)
+{
+	for (uint32_t i = 0; i < nd; i++)
+		if (!byte_bool_ok(&d[i].readonly) || !byte_bool_ok(&d[i].direct))
+			return false;
+	for (uint32_t i = 0; i < nn; i++)
+		if (!byte_bool_ok(&n[i].has_mac))
+			return false;
+	if (!byte_bool_ok(&numa->cpu_affinity))
+		return false;
+	for (unsigned int i = 0; i < NUMA_MAX_NODES; i++)
+		if (!byte_bool_ok(&numa->nodes[i].defined) ||
+		    numa->nodes[i].nr_ranges > NUMA_MAX_RANGES)
+			return false;
+	return true;
+}
+
 static void put_str(struct blob *b, const char *s)
 {
 	uint32_t n = s ? strlen(s) : UINT32_MAX;
@@ -50,6 +77,7 @@ void vm_state_save_config(const struct vm_config *c, struct state_writer *w)
 	blob_put_u64(&b, c->mem_size);
 	blob_put_u32(&b, c->rng);
 	blob_put_u32(&b, c->virtio_console);
+	blob_put_u32(&b, c->balloon);
 	blob_put_u32(&b, sizeof(struct blk_opts));
 	blob_put_u32(&b, c->nr_disks);
 	blob_put(&b, c->disks, c->nr_disks * sizeof(struct blk_opts));
@@ -71,7 +99,7 @@ int vm_state_config(const struct state_image *img, struct vm_config *cfg, char *
 {
 	const struct state_section *s = state_find(img, "config");
 	struct blob_reader r;
-	uint32_t ncpus, profile, reboot, rng, vcon, dsz, nd, nsz, nn, numasz;
+	uint32_t ncpus, profile, reboot, rng, vcon, balloon, dsz, nd, nsz, nn, numasz;
 	struct blk_opts *disks = NULL;
 	struct net_opts *nets = NULL;
 	char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
@@ -86,7 +114,8 @@ int vm_state_config(const struct state_image *img, struct vm_config *cfg, char *
 	blob_reader_init(&r, s->data, s->length);
 	if (!blob_get_u32(&r, &ncpus) || !blob_get_u32(&r, &profile) ||
 	    !blob_get_u32(&r, &reboot) || !blob_get_u64(&r, &mem) || !blob_get_u32(&r, &rng) ||
-	    !blob_get_u32(&r, &vcon) || !blob_get_u32(&r, &dsz) || dsz != sizeof(*disks) ||
+	    !blob_get_u32(&r, &vcon) || !blob_get_u32(&r, &balloon) || !blob_get_u32(&r, &dsz) ||
+	    dsz != sizeof(*disks) ||
 	    !blob_get_u32(&r, &nd) || nd > VM_MAX_VIRTIO)
 		goto bad;
 	disks = calloc(nd + 1, sizeof(*disks));
@@ -105,8 +134,23 @@ int vm_state_config(const struct state_image *img, struct vm_config *cfg, char *
 	if (!ncpus || ncpus > 4096 || profile > CPU_PROFILE_COMPAT || profile == CPU_PROFILE_AUTO ||
 	    reboot > ON_REBOOT_RESTART ||
 	    mem < 2 * 1024 * 1024 || mem > MEM_MAX_SIZE || mem % 4096 || rng > 1 || vcon > 1 ||
-	    cfg->numa.nr_nodes > NUMA_MAX_NODES)
+	    balloon > 1 ||
+	    cfg->numa.nr_nodes > NUMA_MAX_NODES || !bools_ok(disks, nd, nets, nn, &cfg->numa))
 		goto bad;
+	{
+		char why[256];
+
+		/* The same checks as --numa on the command line (host nodes included). */
+		if (numa_validate(&cfg->numa, ncpus, mem, 4096, NULL, why, sizeof(why))) {
+			free(disks);
+			free(nets);
+			free(kernel);
+			free(initrd);
+			free(cmdline);
+			snprintf(err, errlen, "the NUMA topology in the state does not fit: %s", why);
+			return -EINVAL;
+		}
+	}
 	for (uint32_t i = 0; i < nd; i++) {
 		disks[i].path[sizeof(disks[i].path) - 1] = '\0';
 		disks[i].serial[sizeof(disks[i].serial) - 1] = '\0';
@@ -119,6 +163,7 @@ int vm_state_config(const struct state_image *img, struct vm_config *cfg, char *
 	cfg->mem_size = mem;
 	cfg->rng = rng;
 	cfg->virtio_console = vcon;
+	cfg->balloon = balloon;
 	cfg->disks = disks;
 	cfg->nr_disks = nd;
 	cfg->nets = nets;

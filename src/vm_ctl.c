@@ -18,6 +18,7 @@
 #include "mem_host.h"
 #include "snapshot.h"
 #include "util.h"
+#include "virtio/balloon.h"
 #include "vm.h"
 #include "vm_ctl.h"
 
@@ -162,11 +163,49 @@ static void vm_ctl_reset(struct vm *vm, struct ctl_request *req)
 	ctl_reply(req, 202, vm_status_json(vm));
 }
 
-/* ---- The balloon and migration are not implemented yet: each function is the
- * one place to fill in. ---- */
+/* ---- The balloon (--balloon: src/virtio/balloon.h) ---- */
+
+static struct json_object *balloon_json(struct virtio_dev *vd, bool refresh)
+{
+	struct virtio_balloon_info bi;
+	struct json_object *o = json_object_new_object();
+	struct json_object *stats = json_object_new_object();
+	struct timespec ts;
+	uint64_t now;
+
+	virtio_balloon_info(vd, &bi, refresh);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	json_object_object_add(o, "target_bytes",
+			       json_object_new_uint64((uint64_t)bi.target_pages * VIRTIO_BALLOON_PAGE));
+	json_object_object_add(o, "actual_bytes",
+			       json_object_new_uint64((uint64_t)bi.actual_pages * VIRTIO_BALLOON_PAGE));
+	json_object_object_add(o, "driver", json_object_new_boolean(bi.driver_ok));
+	for (unsigned int t = 0; t < VIRTIO_BALLOON_S_NR; t++)
+		if (bi.stats_valid & (1u << t))
+			json_object_object_add(stats, virtio_balloon_stat_name(t),
+					       json_object_new_uint64(bi.stats[t]));
+	json_object_object_add(o, "stats", stats);
+	json_object_object_add(o, "stats_age_ms", bi.stats_ns ?
+			       json_object_new_int64((int64_t)((now - bi.stats_ns) / 1000000)) : NULL);
+	json_object_object_add(o, "released_bytes", json_object_new_uint64(bi.released_bytes));
+	json_object_object_add(o, "reported_bytes", json_object_new_uint64(bi.reported_bytes));
+	json_object_object_add(o, "bad_pfns", json_object_new_uint64(bi.bad_pfns));
+	return o;
+}
+
+/* 409 without a balloon device. */
+static bool vm_ctl_no_balloon(struct vm *vm, struct ctl_request *req)
+{
+	if (vm->balloon)
+		return false;
+	ctl_fail(req, 409, "the VM has no balloon device: start kite with --balloon");
+	return true;
+}
 
 static void vm_ctl_balloon_set(struct vm *vm, struct ctl_request *req)
 {
+	uint64_t pages = req->args.balloon.target_bytes / VIRTIO_BALLOON_PAGE;
 	char a[32], b[32];
 
 	if (req->args.balloon.target_bytes > vm->mem.total) {
@@ -175,15 +214,23 @@ static void vm_ctl_balloon_set(struct vm *vm, struct ctl_request *req)
 			 fmt_size(vm->mem.total, b, sizeof(b)));
 		return;
 	}
-	/* TODO(balloon): set the virtio-balloon target; 200 with the balloon's status. */
-	ctl_fail(req, 501, "the memory balloon is not implemented yet");
+	if (pages > UINT32_MAX) {
+		ctl_fail(req, 400, "target_bytes %s is more than a balloon holds (16 TiB)",
+			 fmt_size(req->args.balloon.target_bytes, a, sizeof(a)));
+		return;
+	}
+	if (vm_ctl_stopping(vm, req) || vm_ctl_no_balloon(vm, req))
+		return;
+	virtio_balloon_set_target(vm->balloon, (uint32_t)pages);
+	ctl_reply(req, 200, balloon_json(vm->balloon, false));
 }
 
+/* The latest statistics, and a request for fresh ones (seen by the next GET). */
 static void vm_ctl_balloon_get(struct vm *vm, struct ctl_request *req)
 {
-	(void)vm;
-	/* TODO(balloon): target, actual size and the guest's memory statistics. */
-	ctl_fail(req, 501, "the memory balloon is not implemented yet");
+	if (vm_ctl_stopping(vm, req) || vm_ctl_no_balloon(vm, req))
+		return;
+	ctl_reply(req, 200, balloon_json(vm->balloon, !vm->paused));
 }
 
 /* Pauses (if running), writes the directory, resumes: see snapshot.h. */

@@ -263,10 +263,11 @@ BAD_REQUESTS = [
     ('wrong-method-delete', 'DELETE', '/vm', None, None, False, 405, r'takes GET'),
     ('wrong-method-get', 'GET', '/vm/shutdown', None, None, False, 405, r'takes PUT'),
     ('resume-when-running', 'PUT', '/vm/resume', None, None, False, 409, r'not paused'),
-    # Not implemented yet (bodies validated first, above): 501.
-    ('balloon-not-implemented', 'PUT', '/vm/balloon', {'target_bytes': 4096}, None, False, 501,
-     r'not implemented'),
-    ('balloon-status-not-implemented', 'GET', '/vm/balloon', None, None, False, 501, r'not implemented'),
+    # No --balloon here (bodies validated first, above): 409; balloon_tests() has one.
+    ('balloon-no-device', 'PUT', '/vm/balloon', {'target_bytes': 4096}, None, False, 409,
+     r'no balloon device.*--balloon'),
+    ('balloon-status-no-device', 'GET', '/vm/balloon', None, None, False, 409,
+     r'no balloon device.*--balloon'),
     # Migration (tests/migration_tests.py migrates for real): nothing running yet.
     ('migrate-cancel-none', 'PUT', '/vm/migrate/cancel', None, None, False, 409,
      r'no migration is running'),
@@ -411,6 +412,78 @@ def session_tests(ck, kite, elf, tmp):
                     'api/shutdown-accepted checks the press is accepted (202)')
 
 
+BALLOON_KEYS = {'target_bytes', 'actual_bytes', 'driver', 'stats', 'stats_age_ms',
+                'released_bytes', 'reported_bytes', 'bad_pfns'}
+
+
+def balloon_problems(r, target):
+    """'' if r is a 200 BalloonStatus with this target and no driver (the test guest has none)."""
+    if r.status != 200 or not isinstance(r.json, dict):
+        return f'HTTP {r.status}, expected 200: {r!r}'
+    j = r.json
+    if set(j) != BALLOON_KEYS:
+        return f'keys {sorted(j)}, expected {sorted(BALLOON_KEYS)}'
+    if j['target_bytes'] != target:
+        return f'target_bytes {j["target_bytes"]}, expected {target}'
+    if j['actual_bytes'] != 0 or j['driver'] is not False or j['stats'] != {} or \
+            j['stats_age_ms'] is not None:
+        return f'a guest without a balloon driver: {j}'
+    return ''
+
+
+def balloon_tests(ck, kite, elf, tmp):
+    """--balloon with the test guest, which has no balloon driver: the API
+    side (tests/balloon_tests.py drives a Linux guest's balloon)."""
+    name = 'api/balloon'
+    if not ck.want(name):
+        return
+    sock = os.path.join(tmp, 'balloon.sock')
+    k = Kite(kite, ['--kernel', elf, '--memory', '64M', '--cmdline', 'test=hello hold=1',
+                    '--balloon', '--api-socket', sock])
+    try:
+        def run():
+            if not (k.wait_socket(sock) and k.wait_for('KITE-HOLD')):
+                return 'no socket or the guest did not start'
+            r = call(sock, 'GET', '/vm')
+            devs = [d.get('type') for d in (r.json or {}).get('devices', [])]
+            if 'virtio-balloon' not in devs:
+                return f'GET /vm lists no virtio-balloon: {devs}'
+            why = balloon_problems(call(sock, 'GET', '/vm/balloon'), 0)
+            why = why or balloon_problems(call(sock, 'PUT', '/vm/balloon',
+                                               {'target_bytes': 16 << 20}), 16 << 20)
+            why = why or balloon_problems(call(sock, 'GET', '/vm/balloon'), 16 << 20)
+            why = why or balloon_problems(call(sock, 'PUT', '/vm/balloon',
+                                               {'target_bytes': MEMORY}), MEMORY)
+            why = why or is_error(call(sock, 'PUT', '/vm/balloon', {'target_bytes': MEMORY + 4096}),
+                                  400, r"more than the guest's memory")
+            # Paused: the target can still change (the guest sees it when it runs).
+            why = why or status_problems(call(sock, 'PUT', '/vm/pause'), 'paused')
+            why = why or balloon_problems(call(sock, 'PUT', '/vm/balloon', {'target_bytes': 0}), 0)
+            why = why or balloon_problems(call(sock, 'GET', '/vm/balloon'), 0)
+            why = why or status_problems(call(sock, 'PUT', '/vm/resume'), 'running')
+            if why:
+                return why
+            # A snapshot keeps the device and its target; --restore brings both back.
+            why = balloon_problems(call(sock, 'PUT', '/vm/balloon', {'target_bytes': 8 << 20}), 8 << 20)
+            snap = os.path.join(tmp, 'balloon-snap')
+            why = why or status_problems(call(sock, 'PUT', '/vm/snapshot', {'dir': snap}), 'running')
+            if why:
+                return why
+            k.stop()
+            sock2 = os.path.join(tmp, 'balloon2.sock')
+            k2 = Kite(kite, ['--restore', snap, '--api-socket', sock2])
+            try:
+                if not k2.wait_socket(sock2):
+                    return f'--restore did not come up: {k2.output()[-500:]!r}'
+                why = balloon_problems(call(sock2, 'GET', '/vm/balloon'), 8 << 20)
+                return why or ('' if k2.alive() else 'the restored kite exited')
+            finally:
+                k2.stop()
+        ck.check(name, run, k)
+    finally:
+        k.stop()
+
+
 def reset_tests(ck, kite, elf, tmp):
     """PUT /vm/reset with --on-reboot=exit: exit status 3."""
     if not ck.want('api/reset-exit'):
@@ -550,6 +623,7 @@ def tests(res, kite, elf, only):
     try:
         path_tests(ck, kite, elf, tmp)
         session_tests(ck, kite, elf, tmp)
+        balloon_tests(ck, kite, elf, tmp)
         reset_tests(ck, kite, elf, tmp)
         restart_tests(ck, kite, elf, tmp)
     finally:

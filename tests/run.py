@@ -115,7 +115,7 @@ def fuzz_tests(res, fuzz_build, seconds):
         corpus = tempfile.mkdtemp(prefix=f'kite-{t}-')
         try:
             seeds = os.path.join(ROOT, 'fuzz', 'make_seeds.py')
-            if t in ('virtq_fuzz', 'vpci_fuzz') and os.path.exists(seeds):
+            if t in ('virtq_fuzz', 'vpci_fuzz', 'state_fuzz', 'migstream_fuzz') and os.path.exists(seeds):
                 subprocess.run([sys.executable, seeds, corpus, t], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
             status, out, secs, timed_out = run(
@@ -507,6 +507,9 @@ def main():
                 # pause/resume, snapshots and restore (the migration-test pattern)
                 import snapshot_tests
                 snapshot_tests.tests(res, kite, elf, args.only)
+                # live migration: kite->kite, faults, QEMU, a Linux TCP connection
+                import migration_tests
+                migration_tests.tests(res, kite, elf, args.only, linux_guest=not args.no_linux)
                 # the control API (--api-socket)
                 import api_tests
                 api_tests.tests(res, kite, elf, args.only)
@@ -518,6 +521,8 @@ def main():
             linux.default_guest_tests(res, kite, args.only)
             import linux_virtio
             linux_virtio.tests(res, kite, args.only)
+            import balloon_tests
+            balloon_tests.tests(res, kite, elf, args.only)
             linux.stock_kernel_tests(res, kite, args.only)
 
     print(f'\n# {time.monotonic() - t0:.1f}s; failed: {", ".join(res.failures) or "none"}')

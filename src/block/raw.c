@@ -69,6 +69,29 @@ static int raw_lock(struct raw_image *img, const char *path, const char *who)
 	return -errno;
 }
 
+int raw_lock_take(struct raw_image *img, unsigned int wait_ms)
+{
+	struct flock fl = {
+		.l_type = img->readonly ? F_RDLCK : F_WRLCK,
+		.l_whence = SEEK_SET,
+	};
+
+	for (unsigned int waited = 0;; waited += 20) {
+		if (fcntl(img->fd, F_OFD_SETLK, &fl) == 0)
+			return 0;
+		if ((errno != EAGAIN && errno != EACCES) || waited >= wait_ms)
+			return errno == EACCES ? -EAGAIN : -errno;
+		usleep(20000);
+	}
+}
+
+void raw_lock_drop(struct raw_image *img)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+	fcntl(img->fd, F_OFD_SETLK, &fl);
+}
+
 int raw_open(struct raw_image *img, const char *path, bool readonly, bool direct,
 	     const char *who)
 {
@@ -76,7 +99,10 @@ int raw_open(struct raw_image *img, const char *path, bool readonly, bool direct
 	struct stat st;
 	int ret;
 
+	bool defer = img->defer_lock;
+
 	memset(img, 0, sizeof(*img));
+	img->defer_lock = defer;
 	img->readonly = readonly;
 	img->direct = direct;
 	img->block_size = RAW_SECTOR;
@@ -122,9 +148,11 @@ int raw_open(struct raw_image *img, const char *path, bool readonly, bool direct
 		pr_err("%s: cannot set the flags of %s: %s", who, path, strerror(errno));
 		goto out_close;
 	}
-	ret = raw_lock(img, path, who);
-	if (ret)
-		goto out_close;
+	if (!img->defer_lock) {
+		ret = raw_lock(img, path, who);
+		if (ret)
+			goto out_close;
+	}
 	return 0;
 out_close:
 	close(img->fd);

@@ -34,7 +34,14 @@ struct raw_image {
 	uint32_t block_size;            /* logical block size: 512 for files */
 	bool readonly;
 	bool direct;                    /* O_DIRECT (cache=none) */
+	bool defer_lock;                /* set before raw_open(): open without the lock
+					 * (an incoming migration takes it at hand-over) */
 };
+
+/* Take the OFD lock (waiting up to wait_ms for another VM to drop it); -EAGAIN if still held. */
+int raw_lock_take(struct raw_image *img, unsigned int wait_ms);
+/* Let another VM take it (the migration source, at hand-over). */
+void raw_lock_drop(struct raw_image *img);
 
 /*
  * Open and lock `path`.  `who` names the user in messages ("virtio-blk0").

@@ -60,6 +60,7 @@ struct blk {
 	bool efd_added;
 	char serial[VIRTIO_BLK_ID_BYTES];       /* zero-padded */
 	char name[24];
+	char path[PATH_MAX];            /* for messages */
 };
 
 static struct blk *to_blk(struct virtio_dev *vd)
@@ -545,11 +546,28 @@ static void blk_destroy(struct virtio_dev *vd)
 	blk_free(to_blk(vd));
 }
 
+static int blk_handover(struct virtio_dev *vd, bool take)
+{
+	struct blk *b = vd->priv;
+	int ret;
+
+	if (!take) {
+		raw_lock_drop(&b->img);
+		return 0;
+	}
+	ret = raw_lock_take(&b->img, 10000);
+	if (ret)
+		pr_err("%s: disk image %s is still in use by another VM after 10 s: %s", vd->name,
+		       b->path, ret == -EAGAIN ? "it holds a lock on it" : strerror(-ret));
+	return ret;
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.config_read = blk_config_read,
 	.queue_notify = blk_queue_notify,
 	.reset = blk_reset,
 	.quiesce = virtio_blk_drain,
+	.handover = blk_handover,
 	.destroy = blk_destroy,
 	.state_size = sizeof(struct virtio_blk_state),
 	.save = blk_save,
@@ -609,8 +627,10 @@ int virtio_blk_create(struct virtio_dev **out, const struct blk_opts *o,
 	if (!b)
 		return -ENOMEM;
 	snprintf(b->name, sizeof(b->name), "virtio-blk%u", index);
+	snprintf(b->path, sizeof(b->path), "%s", o->path);
 	b->img.fd = -1;
 	b->aio.efd = -1;
+	b->img.defer_lock = env->incoming;
 	ret = raw_open(&b->img, o->path, o->readonly, o->direct, b->name);
 	if (ret) {
 		free(b);

@@ -97,6 +97,15 @@ struct virtio_dev_ops {
 	 * so the queues' state is all there is.  May be NULL.
 	 */
 	void (*quiesce)(struct virtio_dev *vd);
+	/*
+	 * Live migration on one host or shared storage: hand host resources
+	 * another VM needs (a disk's lock) over.  take=false on the source once
+	 * the target has everything; take=true on the target before it runs
+	 * (waiting a little for the source to let go), or on the source when
+	 * the migration failed after all.  0 or -errno (one line logged).  May
+	 * be NULL.
+	 */
+	int (*handover)(struct virtio_dev *vd, bool take);
 	/* Free the device (after the I/O thread has stopped). */
 	void (*destroy)(struct virtio_dev *vd);
 	/*
@@ -123,6 +132,7 @@ struct virtio_env {
 	const struct guest_mem *mem;
 	struct evloop *io;            /* the I/O thread's loop (register fds before it starts) */
 	unsigned int nr_vcpus;        /* e.g. for one queue per vCPU */
+	bool incoming;                /* an incoming migration: defer what handover() takes */
 };
 
 struct virtio_dev {

@@ -11,6 +11,16 @@
 #define MAX_CPUID_ENTRIES 256
 #define XSAVE_MAX (64 * 1024)
 
+/* A kvm_cpuid2 with room for MAX_CPUID_ENTRIES entries, nent set to that. */
+static struct kvm_cpuid2 *cpuid_alloc(void)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + MAX_CPUID_ENTRIES * sizeof(c->entries[0]));
+
+	if (c)
+		c->nent = MAX_CPUID_ENTRIES;
+	return c;
+}
+
 /* The MSRs KVM can save and restore on this host. */
 static int msr_index_list(const struct kvm_sys *kvm, struct kvm_msr_list **out)
 {
@@ -42,10 +52,7 @@ static size_t xsave_size(const struct kvm_sys *kvm)
 
 int x86_vcpu_save(int fd, const struct kvm_sys *kvm, struct blob *out)
 {
-	struct {
-		struct kvm_cpuid2 h;
-		struct kvm_cpuid_entry2 e[MAX_CPUID_ENTRIES];
-	} cpuid = { .h.nent = MAX_CPUID_ENTRIES };
+	struct kvm_cpuid2 *cpuid = cpuid_alloc();
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_xcrs xcrs;
@@ -60,9 +67,12 @@ int x86_vcpu_save(int fd, const struct kvm_sys *kvm, struct blob *out)
 	uint32_t nsaved = 0;
 	int ret;
 
-	if (!xsave)
+	if (!xsave || !cpuid) {
+		free(xsave);
+		free(cpuid);
 		return -ENOMEM;
-	ret = kvm_ioctl_val(fd, KVM_GET_CPUID2, &cpuid);
+	}
+	ret = kvm_ioctl_val(fd, KVM_GET_CPUID2, cpuid);
 	ret = ret ?: kvm_ioctl(fd, KVM_GET_REGS, &regs);
 	ret = ret ?: kvm_ioctl(fd, KVM_GET_SREGS, &sregs);
 	ret = ret ?: kvm_ioctl_val(fd, xs > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE,
@@ -98,8 +108,8 @@ int x86_vcpu_save(int fd, const struct kvm_sys *kvm, struct blob *out)
 		nsaved += n;
 		i += n + ((uint32_t)n < want);          /* skip the one that failed */
 	}
-	blob_put_u32(out, cpuid.h.nent);
-	blob_put(out, cpuid.e, cpuid.h.nent * sizeof(cpuid.e[0]));
+	blob_put_u32(out, cpuid->nent);
+	blob_put(out, cpuid->entries, cpuid->nent * sizeof(cpuid->entries[0]));
 	blob_put(out, &regs, sizeof(regs));
 	blob_put(out, &sregs, sizeof(sregs));
 	blob_put_u32(out, xs);
@@ -117,6 +127,7 @@ out:
 	free(list);
 	free(msrs);
 	free(batch);
+	free(cpuid);
 	return ret;
 }
 
@@ -192,10 +203,7 @@ static int cpuid_check(const struct kvm_cpuid2 *host, const struct kvm_cpuid_ent
 int x86_vcpu_restore(int fd, const struct kvm_sys *kvm, const uint8_t *data, size_t len,
 		     char *err, size_t errlen)
 {
-	struct {
-		struct kvm_cpuid2 h;
-		struct kvm_cpuid_entry2 e[MAX_CPUID_ENTRIES];
-	} cpuid, host;
+	struct kvm_cpuid2 *cpuid = cpuid_alloc(), *host = cpuid_alloc();
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_xcrs xcrs;
@@ -211,15 +219,20 @@ int x86_vcpu_restore(int fd, const struct kvm_sys *kvm, const uint8_t *data, siz
 	int ret = -EINVAL;
 
 	blob_reader_init(&r, data, len);
-	memset(&cpuid, 0, sizeof(cpuid));
+	if (!cpuid || !host) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (!blob_get_u32(&r, &nent) || nent > MAX_CPUID_ENTRIES ||
-	    !blob_get(&r, cpuid.e, nent * sizeof(cpuid.e[0])) ||
+	    !blob_get(&r, cpuid->entries, nent * sizeof(cpuid->entries[0])) ||
 	    !blob_get(&r, &regs, sizeof(regs)) || !blob_get(&r, &sregs, sizeof(sregs)) ||
 	    !blob_get_u32(&r, &xs) || xs < sizeof(struct kvm_xsave) || xs > XSAVE_MAX)
 		goto malformed;
 	xsave = calloc(1, xs > xsave_size(kvm) ? xs : xsave_size(kvm));
-	if (!xsave)
-		return -ENOMEM;
+	if (!xsave) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (!blob_get(&r, xsave, xs) || !blob_get(&r, &xcrs, sizeof(xcrs)) ||
 	    !blob_get(&r, &dbg, sizeof(dbg)) || !blob_get(&r, &lapic, sizeof(lapic)) ||
 	    !blob_get(&r, &events, sizeof(events)) || !blob_get(&r, &mp, sizeof(mp)) ||
@@ -238,18 +251,17 @@ int x86_vcpu_restore(int fd, const struct kvm_sys *kvm, const uint8_t *data, siz
 			 "supports: restore it on a host with the same CPU", xs);
 		goto out;
 	}
-	cpuid.h.nent = nent;
-	host.h.nent = MAX_CPUID_ENTRIES;
-	ret = kvm_ioctl_val(fd, KVM_GET_CPUID2, &host);
+	cpuid->nent = nent;
+	ret = kvm_ioctl_val(fd, KVM_GET_CPUID2, host);
 	if (ret) {
 		snprintf(err, errlen, "KVM_GET_CPUID2: %s", strerror(-ret));
 		goto out;
 	}
-	ret = cpuid_check(&host.h, cpuid.e, nent, err, errlen);
+	ret = cpuid_check(host, cpuid->entries, nent, err, errlen);
 	if (ret)
 		goto out;
 	/* The order KVM needs (see the header). */
-	ret = kvm_ioctl_val(fd, KVM_SET_CPUID2, &cpuid);
+	ret = kvm_ioctl_val(fd, KVM_SET_CPUID2, cpuid);
 	step = "KVM_SET_CPUID2";
 	if (!ret) { ret = kvm_ioctl(fd, KVM_SET_SREGS, &sregs); step = "KVM_SET_SREGS"; }
 	if (!ret) { ret = kvm_ioctl(fd, KVM_SET_REGS, &regs); step = "KVM_SET_REGS"; }
@@ -280,6 +292,8 @@ malformed:
 out:
 	free(xsave);
 	free(msrs);
+	free(cpuid);
+	free(host);
 	return ret;
 }
 
