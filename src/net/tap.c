@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The TAP backend: a Linux tun/tap fd with virtio-net headers. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -68,10 +69,10 @@ static void tap_hint(int err, const char *name, char *buf, size_t len)
 	}
 }
 
-int tap_open(const char *name, struct net_backend **out)
+/* Open the TAP's fd; with quiet, EBUSY (another process has it) is not logged. */
+static int tap_open_fd(const char *name, bool quiet, int *out_fd)
 {
 	struct ifreq ifr = { 0 };
-	struct net_backend *be;
 	int fd, err, hdr_len = TAP_VNET_HDR_LEN;
 	unsigned int features = 0;
 	char hint[256];
@@ -103,8 +104,10 @@ int tap_open(const char *name, struct net_backend **out)
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = errno;
-		tap_hint(err, name, hint, sizeof(hint));
-		pr_err("cannot open TAP '%s': %s: %s", name, strerror(err), hint);
+		if (!(quiet && err == EBUSY)) {
+			tap_hint(err, name, hint, sizeof(hint));
+			pr_err("cannot open TAP '%s': %s: %s", name, strerror(err), hint);
+		}
 		goto out_close;
 	}
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 ||
@@ -114,17 +117,68 @@ int tap_open(const char *name, struct net_backend **out)
 		       name, strerror(err));
 		goto out_close;
 	}
-	be = calloc(1, sizeof(*be));
+	*out_fd = fd;
+	return 0;
+out_close:
+	close(fd);
+	return -err;
+}
+
+static int tap_backend(int fd, const char *name, struct net_backend **out)
+{
+	struct net_backend *be = calloc(1, sizeof(*be));
+
 	if (!be) {
-		err = ENOMEM;
 		pr_err("cannot open TAP '%s': out of memory", name);
-		goto out_close;
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
 	}
 	be->ops = &tap_ops;
 	be->fd = fd;
 	*out = be;
 	return 0;
-out_close:
-	close(fd);
-	return -err;
+}
+
+int tap_open(const char *name, struct net_backend **out)
+{
+	int fd, ret = tap_open_fd(name, false, &fd);
+
+	return ret ?: tap_backend(fd, name, out);
+}
+
+int tap_open_deferrable(const char *name, struct net_backend **out)
+{
+	int fd = -1, ret = tap_open_fd(name, true, &fd);
+
+	if (ret == -EBUSY)
+		fd = -1;                /* another VM (the migration source) has it: later */
+	else if (ret)
+		return ret;
+	return tap_backend(fd, name, out);
+}
+
+int tap_reattach(struct net_backend *be, const char *name, unsigned int wait_ms)
+{
+	int fd, ret;
+
+	for (unsigned int waited = 0;; waited += 20) {
+		ret = tap_open_fd(name, waited < wait_ms, &fd);
+		if (ret != -EBUSY || waited >= wait_ms)
+			break;
+		usleep(20000);
+	}
+	if (ret)
+		return ret;
+	if (be->fd >= 0)
+		close(be->fd);
+	be->fd = fd;
+	return 0;
+}
+
+void tap_detach(struct net_backend *be)
+{
+	if (be->fd >= 0)
+		close(be->fd);
+	be->fd = -1;
 }

@@ -53,5 +53,14 @@ struct net_backend {
  * returns -errno.
  */
 int tap_open(const char *name, struct net_backend **out);
+/*
+ * The same, but a TAP another process has open (EBUSY: the source of a live
+ * migration on this host) gives a backend with fd -1, to tap_reattach() later.
+ */
+int tap_open_deferrable(const char *name, struct net_backend **out);
+/* (Re)open the TAP into be, waiting up to wait_ms while another process has it. */
+int tap_reattach(struct net_backend *be, const char *name, unsigned int wait_ms);
+/* Close the fd (be->fd = -1), so another process can open the TAP. */
+void tap_detach(struct net_backend *be);
 
 #endif

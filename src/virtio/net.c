@@ -35,6 +35,7 @@ struct net_dev {
 	struct net_backend *be;
 	struct evloop *io;
 	char name[32];
+	char tap[IFNAMSIZ];             /* the TAP's name, for a hand-over */
 	uint8_t mac[6];
 	uint16_t status;                /* VIRTIO_NET_S_LINK_UP */
 	unsigned int warned;            /* NET_WARN_* */
@@ -728,12 +729,51 @@ static int net_restore(struct virtio_dev *vd, const void *state)
 	return 0;
 }
 
+/*
+ * Live migration on one host: a single-queue TAP opens once, so the source
+ * closes it (I/O thread parked) and the target opens it before it runs.
+ */
+static int net_handover(struct virtio_dev *vd, bool take)
+{
+	struct net_dev *n = to_net(vd);
+	int ret;
+
+	if (!n->tap[0])
+		return 0;               /* not a TAP */
+	if (!take) {
+		if (n->polled)
+			evloop_del(n->io, n->be->fd);
+		n->polled = false;
+		tap_detach(n->be);
+		return 0;
+	}
+	if (n->be->fd < 0) {
+		ret = tap_reattach(n->be, n->tap, 10000);
+		if (ret)
+			return ret;
+	}
+	if (!n->polled) {
+		ret = evloop_add(n->io, n->be->fd, EPOLLIN, virtio_net_backend_event, &n->vd);
+		if (ret) {
+			pr_err("%s: cannot poll the network backend: %s", n->name, strerror(-ret));
+			return ret;
+		}
+		n->polled = true;
+		n->events = EPOLLIN;
+		n->rx_stopped = false;
+	}
+	if (virtio_dev_running(vd))
+		n->be->ops->set_offload(n->be, net_tun_offloads(vd));
+	return 0;
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.config_read = net_config_read,
 	.activate = net_activate,
 	.queue_notify = net_queue_notify,
 	.reset = net_reset,
 	.quiesce = net_quiesce,
+	.handover = net_handover,
 	.destroy = net_destroy,
 	.state_size = sizeof(struct virtio_net_state),
 	.save = net_save,
@@ -773,21 +813,28 @@ int virtio_net_create_backend(struct virtio_dev **out, struct net_backend *be,
 	memcpy(n->mac, mac, 6);
 	n->status = VIRTIO_NET_S_LINK_UP;
 	snprintf(n->name, sizeof(n->name), "virtio-net%u", index);
-	/* Offer the guest offloads only if the backend can send them to us. */
-	if (be->ops->set_offload(be, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) == 0)
+	/*
+	 * Offer the guest offloads only if the backend can send them to us (a
+	 * deferred TAP, fd -1, is the source's: it offered them, as TAPs do).
+	 */
+	if (be->fd < 0 ||
+	    be->ops->set_offload(be, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) == 0)
 		features |= NET_GUEST_OFFLOADS;
-	be->ops->set_offload(be, 0);
+	if (be->fd >= 0)
+		be->ops->set_offload(be, 0);
 	ret = virtio_dev_init(&n->vd, &net_ops, env, n->name, VIRTIO_ID_NET, features, 2,
 			      VIRTIO_NET_QUEUE_SIZE, VIRTIO_NET_CFG_SIZE, n);
 	if (ret)
 		goto out_free;
-	ret = evloop_add(env->io, be->fd, EPOLLIN, virtio_net_backend_event, &n->vd);
-	if (ret) {
-		pr_err("%s: cannot poll the network backend: %s", n->name, strerror(-ret));
-		goto out_fini;
+	if (be->fd >= 0) {
+		ret = evloop_add(env->io, be->fd, EPOLLIN, virtio_net_backend_event, &n->vd);
+		if (ret) {
+			pr_err("%s: cannot poll the network backend: %s", n->name, strerror(-ret));
+			goto out_fini;
+		}
+		n->polled = true;
+		n->events = EPOLLIN;
 	}
-	n->polled = true;
-	n->events = EPOLLIN;
 	*out = &n->vd;
 	return 0;
 out_fini:
@@ -805,12 +852,16 @@ int virtio_net_create(struct virtio_dev **out, const struct net_opts *o,
 {
 	struct net_backend *be;
 	uint8_t mac[6];
+	int ret;
 
-	if (tap_open(o->tap, &be))
+	if (env->incoming ? tap_open_deferrable(o->tap, &be) : tap_open(o->tap, &be))
 		return -EINVAL;         /* tap_open() said why */
 	if (o->has_mac)
 		memcpy(mac, o->mac, 6);
 	else
 		net_default_mac(index, mac);
-	return virtio_net_create_backend(out, be, mac, env, index);
+	ret = virtio_net_create_backend(out, be, mac, env, index);
+	if (!ret)
+		snprintf(to_net(*out)->tap, sizeof(to_net(*out)->tap), "%s", o->tap);
+	return ret;
 }
