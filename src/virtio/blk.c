@@ -416,6 +416,8 @@ static void blk_drop(void *opaque, void *tag, int res)
 		blk_req_free(opaque, r);
 }
 
+static void blk_queue_notify(struct virtio_dev *vd, unsigned int q);
+
 static void blk_aio_event(void *opaque, uint32_t events)
 {
 	struct blk *b = opaque;
@@ -424,6 +426,10 @@ static void blk_aio_event(void *opaque, uint32_t events)
 	virtio_dev_lock(&b->vd);
 	raw_aio_reap(&b->aio, blk_complete, b);
 	blk_signal(b);
+	/* Notifications stay off while requests are in flight: look for new ones now. */
+	for (unsigned int q = 0; q < b->vd.nr_queues; q++)
+		if (b->vd.vqs[q].s.ready)
+			blk_queue_notify(&b->vd, q);
 	virtio_dev_unlock(&b->vd);
 }
 
@@ -456,6 +462,13 @@ static void blk_queue_notify(struct virtio_dev *vd, unsigned int q)
 			blk_handle(b, r);
 		}
 		if (!virtio_dev_running(vd))
+			break;
+		/*
+		 * Requests in flight: their completions look at the ring again
+		 * (blk_aio_event), so the driver need not kick -- no exit per
+		 * request while the disk is busy.  Idle: ask for kicks.
+		 */
+		if (bq->nr_free < BLK_QUEUE_SIZE)
 			break;
 		virtq_set_notify(vq, true);
 		if (!bq->nr_free || !virtq_has_avail(vq))
