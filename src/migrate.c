@@ -22,6 +22,7 @@
 #include "vm.h"
 #include "vm_state.h"
 
+#define UNIX_PATH_MAX   sizeof(((struct sockaddr_un){ 0 }).sun_path)
 #define MIG_MAGIC       "KITEMIG1"
 #define MIG_VERSION     1
 #define MIG_MAX_STATE   (256u << 20)
@@ -57,9 +58,10 @@ static uint64_t now_ms(void)
 static int parse_uri(const char *uri, bool *is_unix, char *host, size_t hostlen, char *port,
 		     size_t portlen, char *err, size_t errlen)
 {
+	size_t n = strlen(uri);
 	const char *colon;
 
-	if (!strncmp(uri, "unix:", 5) && uri[5] && strlen(uri + 5) < sizeof(((struct sockaddr_un *)0)->sun_path)) {
+	if (n > 5 && n - 5 < UNIX_PATH_MAX && !strncmp(uri, "unix:", 5)) {
 		*is_unix = true;
 		snprintf(host, hostlen, "%s", uri + 5);
 		return 0;

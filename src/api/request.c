@@ -404,6 +404,10 @@ int api_parse_migrate_uri(const char *uri, struct ctl_request *req, char *err, s
 	static const char usage[] = "'tcp:HOST:PORT' or 'unix:/PATH'";
 	char host[256];
 
+	if (!uri) {
+		snprintf(err, errlen, "field 'uri' must be a string: %s", usage);
+		return 400;
+	}
 	if (strlen(uri) >= sizeof(req->args.migrate.uri)) {
 		snprintf(err, errlen, "field 'uri' is too long: at most %zu bytes",
 			 sizeof(req->args.migrate.uri) - 1);

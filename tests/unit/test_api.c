@@ -210,6 +210,8 @@ static void test_snapshot(void **state)
 	n = PATH_MAX + 32;
 	body = malloc(n);
 	assert_non_null(body);
+	if (!body)
+		return;
 	snprintf(body, n, "{\"dir\": \"/%0*d\"}", PATH_MAX - 2, 0);
 	assert_int_equal(parse(CTL_SNAPSHOT, body, &req, err, sizeof(err)), 0);
 	assert_int_equal(strlen(req.args.snapshot.dir), PATH_MAX - 1);
