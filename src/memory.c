@@ -51,6 +51,16 @@ int mem_alloc(struct guest_mem *gm, uint64_t size)
 	return 0;
 }
 
+bool mem_page_is_zero(const void *p)
+{
+	const uint64_t *w = p;
+
+	for (size_t i = 0; i < 4096 / 8; i += 4)
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3])
+			return false;
+	return true;
+}
+
 void mem_mark_dirty(const struct guest_mem *gm, gpa_t gpa, uint64_t len)
 {
 	if (!__atomic_load_n(&gm->dirty_on, __ATOMIC_ACQUIRE) || !len)

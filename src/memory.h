@@ -95,6 +95,9 @@ int mem_reserve(struct guest_mem *gm, gpa_t gpa, uint64_t size);
 /* The firmware memory map (e820) for the layout, sorted.  Returns the entry count. */
 unsigned int mem_e820(const struct guest_mem *gm, struct e820_entry *out, unsigned int max);
 
+/* Is the 4 KiB page at p all zero?  (Snapshots and migration skip such pages.) */
+bool mem_page_is_zero(const void *p);
+
 /* Device writes: mark [gpa, gpa + len) dirty if a migration tracks them (cheap otherwise). */
 void mem_mark_dirty(const struct guest_mem *gm, gpa_t gpa, uint64_t len);
 /* Start/stop tracking device writes (allocates/frees the bitmaps). */

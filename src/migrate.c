@@ -11,7 +11,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "arch/x86/vcpu_state.h"
 #include "log.h"
@@ -231,11 +230,11 @@ static int recv_all(int fd, void *p, size_t n)
 static int send_rec(int fd, uint32_t type, const struct iovec *parts, unsigned int n)
 {
 	struct rec_hdr h = { .type = type };
-	uLong crc = crc32(0L, Z_NULL, 0);
+	uint32_t crc = state_crc32(NULL, 0);
 	int ret;
 
 	for (unsigned int i = 0; i < n; i++) {
-		crc = crc32(crc, parts[i].iov_base, parts[i].iov_len);
+		crc = state_crc32_update(crc, parts[i].iov_base, parts[i].iov_len);
 		h.len += parts[i].iov_len;
 	}
 	h.crc = crc;
@@ -257,16 +256,6 @@ static void mig_set(struct migration *m, const char *phase)
 static bool mig_cancelled(struct migration *m)
 {
 	return __atomic_load_n(&m->cancel, __ATOMIC_ACQUIRE);
-}
-
-static bool page_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-
-	for (size_t i = 0; i < MIG_PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
 }
 
 struct batch {
@@ -309,13 +298,17 @@ static int flush_batch(struct migration *m, struct batch *b)
 static int queue_page(struct migration *m, struct batch *b, uint64_t gpa, const uint8_t *p,
 		      bool skip_zero)
 {
-	/* Copy first, then look: what is sent is one consistent version of the page. */
-	memcpy(b->data[b->n], p, MIG_PAGE);
-	if (page_zero(b->data[b->n])) {
+	/*
+	 * Zero pages are looked at in place and not copied (a write after the
+	 * look is in the dirty log and sends the page again); others are copied
+	 * so the CRC covers exactly what is sent.
+	 */
+	if (mem_page_is_zero(p)) {
 		if (skip_zero)
 			return 0;
 		b->zgpa[b->nz++] = gpa;
 	} else {
+		memcpy(b->data[b->n], p, MIG_PAGE);
 		b->gpa[b->n++] = gpa;
 	}
 	if (b->n == MIG_BATCH || b->nz == MIG_BATCH)
@@ -659,7 +652,7 @@ static int recv_rec(int fd, struct rec_hdr *h, uint8_t **payload, size_t max, ch
 		*payload = NULL;
 		return ret;
 	}
-	if (crc32(crc32(0L, Z_NULL, 0), *payload, h->len) != h->crc) {
+	if (state_crc32(*payload, h->len) != h->crc) {
 		snprintf(err, errlen, "bad migration stream: CRC mismatch in a record of type %u",
 			 h->type);
 		free(*payload);

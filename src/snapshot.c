@@ -18,16 +18,6 @@
 
 #define PAGE 4096
 
-static bool page_is_zero(const uint8_t *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-
-	for (size_t i = 0; i < PAGE / 8; i += 4)
-		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3])
-			return false;
-	return true;
-}
-
 static int write_all(int fd, const void *p, size_t n, off_t off)
 {
 	while (n) {
@@ -57,10 +47,10 @@ static int write_memory(const struct guest_mem *gm, int fd)
 		while (i < size) {
 			uint64_t start;
 
-			while (i < size && page_is_zero(p + i))
+			while (i < size && mem_page_is_zero(p + i))
 				i += PAGE;
 			start = i;
-			while (i < size && !page_is_zero(p + i) && i - start < (64ULL << 20))
+			while (i < size && !mem_page_is_zero(p + i) && i - start < (64ULL << 20))
 				i += PAGE;
 			if (i > start) {
 				ret = write_all(fd, p + start, i - start, off + start);

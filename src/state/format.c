@@ -8,11 +8,11 @@
 
 #include "state/format.h"
 
-uint32_t state_crc32(const void *p, size_t n)
+uint32_t state_crc32_update(uint32_t crc, const void *p, size_t n)
 {
-	uLong c = crc32(0L, Z_NULL, 0);
+	uLong c = crc;
 
-	while (n) {
+	while (n) {               /* zlib takes uInt lengths: feed it in chunks */
 		uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
 
 		c = crc32(c, p, chunk);
@@ -22,22 +22,18 @@ uint32_t state_crc32(const void *p, size_t n)
 	return c;
 }
 
+uint32_t state_crc32(const void *p, size_t n)
+{
+	return state_crc32_update(crc32(0L, Z_NULL, 0), p, n);
+}
+
 /* CRC32 of the section header (its crc field zero) and the payload. */
 static uint32_t section_crc(const struct state_section_header *sh, const void *data, size_t len)
 {
 	struct state_section_header h = *sh;
-	uLong c;
 
 	h.crc = 0;
-	c = crc32(0L, (const Bytef *)&h, sizeof(h));
-	while (len) {
-		uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
-
-		c = crc32(c, data, chunk);
-		data = (const uint8_t *)data + chunk;
-		len -= chunk;
-	}
-	return c;
+	return state_crc32_update(state_crc32(&h, sizeof(h)), data, len);
 }
 
 void state_writer_init(struct state_writer *w)

@@ -84,5 +84,7 @@ void state_image_free(struct state_image *img);
 const struct state_section *state_find(const struct state_image *img, const char *id);
 
 uint32_t state_crc32(const void *p, size_t n);
+/* Continue a CRC32 over more bytes (any length). */
+uint32_t state_crc32_update(uint32_t crc, const void *p, size_t n);
 
 #endif
