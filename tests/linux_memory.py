@@ -29,6 +29,8 @@ import subprocess
 import tempfile
 import time
 
+from harness import cli_case, run
+
 import linux
 
 MIB = 1 << 20
@@ -348,7 +350,7 @@ def guest_backend_tests(res, kite, elf, only):
     # --stats: anon, not prefaulted (test=hello touches little of the 256 MiB).
     n = 'memory/stats-anon'
     if _want(only, n):
-        st, out, secs, to = _run([kite, 'run', '--kernel', elf, '--memory', '256M', '--stats',
+        st, out, secs, to = run([kite, 'run', '--kernel', elf, '--memory', '256M', '--stats',
                                   '--cmdline', 'test=hello'], 60)
         why = guest_verdict(out, st, to, 'hello', 0) or \
             check_stats(stats_line(out), 256 * MIB, populated='some')
@@ -357,7 +359,7 @@ def guest_backend_tests(res, kite, elf, only):
     # prefault: all of it populated before the guest starts.
     n = 'memory/stats-prefault'
     if _want(only, n):
-        st, out, secs, to = _run([kite, 'run', '--kernel', elf, '--memory', '256M,prefault',
+        st, out, secs, to = run([kite, 'run', '--kernel', elf, '--memory', '256M,prefault',
                                   '--stats', '--cmdline', 'test=hello'], 60)
         why = guest_verdict(out, st, to, 'hello', 0) or \
             check_stats(stats_line(out), 256 * MIB, populated='all')
@@ -370,7 +372,7 @@ def guest_backend_tests(res, kite, elf, only):
             if why_not:
                 res.skip(n, why_not)
             else:
-                st, out, secs, to = _run([kite, 'run', '--kernel', elf,
+                st, out, secs, to = run([kite, 'run', '--kernel', elf,
                                           '--memory', '256M,hugepages=2M', '--stats',
                                           '--cmdline', 'test=memmap mem=256M'], 60)
                 why = guest_verdict(out, st, to, 'memmap', 0) or \
@@ -384,7 +386,7 @@ def guest_backend_tests(res, kite, elf, only):
     numa_cmd = 'test=numa numa=0:0:128M,1:1:128M dist=10,21,21,10'
     n = 'memory/numa-memfd'
     if _want(only, n):
-        st, out, secs, to = _run([kite, 'run', '--kernel', elf, '--memory', '256M,backend=memfd']
+        st, out, secs, to = run([kite, 'run', '--kernel', elf, '--memory', '256M,backend=memfd']
                                  + numa + ['--cmdline', numa_cmd], 60)
         _report(res, n, guest_verdict(out, st, to, 'numa', 0), secs, out)
     n = 'memory/numa-hugetlb'
@@ -393,26 +395,12 @@ def guest_backend_tests(res, kite, elf, only):
             if why_not:
                 res.skip(n, why_not)
             else:
-                st, out, secs, to = _run([kite, 'run', '--kernel', elf,
+                st, out, secs, to = run([kite, 'run', '--kernel', elf,
                                           '--memory', '256M,hugepages=2M,prefault']
                                          + [a.replace(',memory=', ',host-node=0,memory=')
                                             for a in numa]
                                          + ['--cpu-affinity', '--cmdline', numa_cmd], 60)
                 _report(res, n, guest_verdict(out, st, to, 'numa', 0), secs, out)
-
-
-def _run(cmd, timeout):
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        out, _ = p.communicate(timeout=timeout)
-        to = False
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate()
-        to = True
-    return p.returncode, out.decode('utf-8', 'replace'), time.monotonic() - t0, to
 
 
 # ---------------------------------------------------------------- bad input
@@ -468,14 +456,14 @@ def cli_tests(res, kite, elf, only):
         ]
         for name, args, pattern in cases:
             if _want(only, f'cli/{name}'):
-                _cli_case(res, f'cli/{name}', [kite, 'run'] + args, pattern)
+                cli_case(res, f'cli/{name}', [kite, 'run'] + args, pattern)
 
         # Not enough free huge pages: the message gives both counts.
         name = 'cli/memory-hugepages-not-enough'
         if _want(only, name):
             free = hugepages_avail(2048)
             need = max(free + 16, 64)
-            _cli_case(res, name, [kite, 'run'] + k + ['--memory', f'{need * 2}M,hugepages=2M'],
+            cli_case(res, name, [kite, 'run'] + k + ['--memory', f'{need * 2}M,hugepages=2M'],
                       rf'(?s)(?=.*\b{need}\b)(?=.*\b{free}\b)')
 
         # Free pages that another process has reserved (mapped, not touched yet)
@@ -494,7 +482,7 @@ def cli_tests(res, kite, elf, only):
                         try:
                             free = hugepages_avail(2048)
                             need = free + 16
-                            _cli_case(res, name, [kite, 'run'] + k +
+                            cli_case(res, name, [kite, 'run'] + k +
                                       ['--memory', f'{need * 2}M,hugepages=2M'],
                                       rf'(?s)(?=.*\b{need}\b)(?=.*\b{free}\b)')
                         finally:
@@ -503,21 +491,6 @@ def cli_tests(res, kite, elf, only):
                         os.close(fd)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _cli_case(res, name, cmd, pattern):
-    st, out, secs, to = _run(cmd, 20)
-    lines = [l for l in out.splitlines() if l.strip()]
-    if to:
-        res.fail(name, 'hung (killed after 20s)', out)
-    elif st != 2:
-        res.fail(name, f'exit status {st}, expected 2', out)
-    elif len(lines) != 1:
-        res.fail(name, f'expected one line of output, got {len(lines)}', out)
-    elif not re.search(pattern, out):
-        res.fail(name, f'message does not match /{pattern}/', out)
-    else:
-        res.ok(name, secs)
 
 
 # ---------------------------------------------------------------- Linux guest

@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 
+from harness import cli_case, run
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'guest'))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
@@ -45,23 +47,6 @@ class Results:
     def skip(self, name, why):
         self.skipped += 1
         print(f'SKIP {name}: {why}', flush=True)
-
-
-def run(cmd, timeout, stdin=subprocess.DEVNULL, env=None, preexec=None):
-    """Run cmd; return (status, combined output, seconds, timed_out)."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, env=env,
-                         start_new_session=True, preexec_fn=preexec)
-    try:
-        out, _ = p.communicate(timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate()
-        timed_out = True
-    secs = time.monotonic() - t0
-    return p.returncode, out.decode('utf-8', 'replace'), secs, timed_out
 
 
 # ---------------------------------------------------------------- unit tests
@@ -284,21 +269,6 @@ def garbage_ok(tmp, guest_elf):
     shutil.copy(guest_elf, p)
     os.chmod(p, 0o644)
     return p
-
-
-def cli_case(res, name, cmd, pattern):
-    status, out, secs, timed_out = run(cmd, 20)
-    lines = [l for l in out.splitlines() if l.strip()]
-    if timed_out:
-        res.fail(name, 'hung (killed after 20s)', out)
-    elif status != 2:
-        res.fail(name, f'exit status {status}, expected 2', out)
-    elif len(lines) != 1:
-        res.fail(name, f'expected one line of output, got {len(lines)}', out)
-    elif not re.search(pattern, out):
-        res.fail(name, f'message does not match /{pattern}/', out)
-    else:
-        res.ok(name, secs)
 
 
 # ---------------------------------------------------------------- guest tests
