@@ -19,16 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "api/request.h"
 #include "control.h"
-
-#define CHECK(cond) do {                                                        \
-	if (!(cond)) {                                                          \
-		fprintf(stderr, "api_fuzz: check failed: %s (line %d)\n", #cond,  \
-			__LINE__);                                              \
-		abort();                                                        \
-	}                                                                       \
-} while (0)
 
 static void check_err(const char *err, size_t len)
 {

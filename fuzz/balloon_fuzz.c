@@ -39,6 +39,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fuzz_input.h"
 #include "log.h"
 #include "mem_host.h"
 #include "memory.h"
@@ -48,28 +49,7 @@
 
 #define PAGE    4096u
 
-#define CHECK(cond) do {						\
-		if (!(cond)) {						\
-			fprintf(stderr, "balloon_fuzz: %s:%d: check failed: %s\n", \
-				__FILE__, __LINE__, #cond);		\
-			abort();					\
-		}							\
-	} while (0)
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint64_t get(const uint8_t *a, unsigned int bytes)
+static uint64_t get_le(const uint8_t *a, unsigned int bytes)
 {
 	uint64_t v = 0;
 
@@ -217,7 +197,7 @@ static void run_op(struct virtio_dev *vd, const uint8_t *op)
 		break;
 	}
 	case 4: {                               /* the guest writes 4 bytes anywhere in its RAM */
-		void *p = mem_ptr(&h.gm, get(a, 3) % (h.span ? h.span : 1), 4);
+		void *p = mem_ptr(&h.gm, get_le(a, 3) % (h.span ? h.span : 1), 4);
 
 		if (p)
 			memcpy(p, a + 3, 4);
@@ -242,7 +222,7 @@ static void run_op(struct virtio_dev *vd, const uint8_t *op)
 		save_restore(vd, a);
 		break;
 	case 7:                                 /* the driver resets and starts again */
-		h.driver_features = get(a, 1) << 1 | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+		h.driver_features = get_le(a, 1) << 1 | VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 				    (a[1] & 1 ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0);
 		virtio_dev_lock(vd);
 		virtio_dev_reset(vd);
@@ -250,7 +230,7 @@ static void run_op(struct virtio_dev *vd, const uint8_t *op)
 		virtio_dev_unlock(vd);
 		break;
 	case 8:                                 /* the host sets a target */
-		virtio_balloon_set_target(vd, get(a, 4) % (h.gm.total / PAGE + 1));
+		virtio_balloon_set_target(vd, get_le(a, 4) % (h.gm.total / PAGE + 1));
 		break;
 	case 9: {                               /* the host reads the status */
 		struct virtio_balloon_info bi;

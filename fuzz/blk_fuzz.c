@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_input.h"
 #include "evloop.h"
 #include "log.h"
 #include "memory.h"
@@ -42,36 +43,6 @@
 
 #define PAGE       4096u
 #define IMG_SIZE   (64 * 1024)
-
-#define CHECK(cond) do {						\
-		if (!(cond)) {						\
-			fprintf(stderr, "blk_fuzz: %s:%d: check failed: %s\n", \
-				__FILE__, __LINE__, #cond);		\
-			abort();					\
-		}							\
-	} while (0)
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint64_t get(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		v |= (uint64_t)get8(in) << (8 * i);
-	return v;
-}
 
 /* What lives for the whole run: libFuzzer gives the harness no other place. */
 static struct harness {

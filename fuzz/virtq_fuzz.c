@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "log.h"
 #include "memory.h"
 #include "util.h"
@@ -31,28 +32,6 @@
 
 #define PAGE         4096u
 #define MAX_INFLIGHT 64
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint64_t get(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		v |= (uint64_t)get8(in) << (8 * i);
-	return v;
-}
 
 struct guest {
 	struct guest_mem gm;
@@ -63,14 +42,6 @@ struct guest {
 	unsigned int nr_inflight;
 	uint8_t scratch[PAGE];
 };
-
-#define CHECK(cond) do {						\
-		if (!(cond)) {						\
-			fprintf(stderr, "virtq_fuzz: %s:%d: check failed: %s\n", \
-				__FILE__, __LINE__, #cond);		\
-			abort();					\
-		}							\
-	} while (0)
 
 /* Does [p, p + len) lie inside one region's host memory? */
 static int in_one_region(const struct guest *g, const void *p, size_t len)

@@ -45,6 +45,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "fuzz_input.h"
 #include "bus.h"
 #include "evloop.h"
 #include "log.h"
@@ -59,14 +60,6 @@
 
 #define PAGE    4096u
 #define NDEV    2               /* 0: rng (slot 1), 1: console (slot 2) */
-
-#define CHECK(cond) do {						\
-		if (!(cond)) {						\
-			fprintf(stderr, "vpci_fuzz: %s:%d: check failed: %s\n", \
-				__FILE__, __LINE__, #cond);		\
-			abort();					\
-		}							\
-	} while (0)
 
 static struct state {
 	struct guest_mem gm;
