@@ -63,7 +63,7 @@ static const char usage_text[] =
 "  -m, --memory SIZE[,backend=anon|memfd|hugetlb|file][,hugepages=2M|1G]\n"
 "               [,prefault][,path=FILE]\n"
 "                          guest RAM, e.g. 512M, 4G; a plain number is MiB\n"
-"                          (default 512M).  RAM beyond 3 GiB is placed above\n"
+"                          (default 128M).  RAM beyond 3 GiB is placed above\n"
 "                          4 GiB, leaving a hole for devices below 4 GiB.\n"
 "                          backend: 'anon' (default; transparent huge pages\n"
 "                          requested), 'memfd' (shared, other processes can\n"
@@ -106,7 +106,10 @@ static const char usage_text[] =
 "                          'compat': work around hosts without VT-x (kvm-pvm):\n"
 "                          hide CX16, PCID and PV_SEND_IPI, add\n"
 "                          '" COMPAT_CMDLINE_FLAGS "'\n"
-"                          to the kernel command line, skip fwait at CPL0;\n"
+"                          to the kernel command line and put the boot-time\n"
+"                          flags '" COMPAT_SPEED_FLAGS "'\n"
+"                          before it (add loglevel=7 to see kernel messages),\n"
+"                          skip fwait at CPL0;\n"
 "                          'auto' (default): compat on kvm-pvm hosts, else host\n"
 "\n"
 "Devices (virtio over PCI; the guest finds them by PCI enumeration):\n"
@@ -207,7 +210,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cpus = "1", *memory = "512M";
+	const char *cpus = "1", *memory = "128M";
 	bool vm_opts_given = false;      /* --memory or --cpus given (even with default values) */
 	int verbose = 0, c;
 	uint64_t v;
@@ -685,8 +688,13 @@ static int cmd_run(int argc, char **argv)
 		kvm.pvm ? " (kvm-pvm host)" : "");
 	if (cfg.cpu_profile == CPU_PROFILE_COMPAT)
 		compat_describe();
-	/* The command line: default or --cmdline, the compat flags, --cmdline-extra. */
-	if (asprintf(&cmdline, "%s %s %s", cfg.cmdline ? cfg.cmdline : "",
+	/*
+	 * The command line: the compat speed flags, default or --cmdline, the
+	 * compat flags, --cmdline-extra (for the kernel, a later flag wins).
+	 */
+	if (asprintf(&cmdline, "%s %s %s %s",
+		     cfg.cpu_profile == CPU_PROFILE_COMPAT ? COMPAT_SPEED_FLAGS : "",
+		     cfg.cmdline ? cfg.cmdline : "",
 		     cfg.cpu_profile == CPU_PROFILE_COMPAT ? COMPAT_CMDLINE_FLAGS : "",
 		     cmdline_extra ? cmdline_extra : "") < 0) {
 		pr_err("out of memory");
@@ -696,7 +704,7 @@ static int cmd_run(int argc, char **argv)
 	pr_info("kernel command line: %s", cfg.cmdline);
 	if (kvm.pvm && kernel_is_linux(cfg.kernel))
 		fprintf(stderr, "kite: note: this host has no VT-x (kvm-pvm) and emulates guest kernel "
-			"code, so Linux takes about 20 s to boot here; on hardware KVM it takes "
+			"code, so Linux takes about 15 s to boot here; on hardware KVM it takes "
 			"milliseconds\n");
 
 	status = run_loop(&cfg, &kvm);

@@ -26,6 +26,9 @@ void compat_describe(void)
 	pr_info("cpu profile compat: appending to the kernel command line '" COMPAT_CMDLINE_FLAGS
 		"' (this host forces XSAVE, AVX, POPCNT, RDRAND and leaf 7 into CPUID whatever "
 		"kite sets)");
+	pr_info("cpu profile compat: putting '" COMPAT_SPEED_FLAGS "' before the kernel "
+		"command line (each skips boot work that takes 0.3-1.6 s when guest kernel code "
+		"is emulated; the command line's own flags win, e.g. loglevel=7 or rodata=on)");
 	pr_info("cpu profile compat: skipping 'fwait' at CPL0 (an emulation failure here); "
 		"int3 at CPL0 is delivered as #BP in every profile");
 }
