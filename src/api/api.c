@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "api/api.h"
+#include "api/mhd.h"
 #include "api/request.h"
 #include "control.h"
 #include "log.h"
@@ -24,6 +25,7 @@
 
 struct api {
 	struct ctl_queue ctl;
+	struct mhd_lib lib;             /* libmicrohttpd, loaded by api_start() */
 	struct MHD_Daemon *mhd;
 	char *path;
 	dev_t dev;                      /* the socket we bound, removed at exit only if */
@@ -38,8 +40,8 @@ struct api_conn {
 	bool too_big;
 };
 
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned int status,
-				 struct json_object *obj, const char *allow)
+static enum MHD_Result send_json(struct api *api, struct MHD_Connection *c,
+				 unsigned int status, struct json_object *obj, const char *allow)
 {
 	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 							   JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -53,23 +55,24 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned int status,
 	memcpy(buf, s, n);
 	buf[n] = '\n';
 	buf[n + 1] = '\0';
-	r = MHD_create_response_from_buffer(n + 1, buf, MHD_RESPMEM_MUST_FREE);
+	r = api->lib.create_response_from_buffer(n + 1, buf, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(buf);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	api->lib.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		api->lib.add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = api->lib.queue_response(c, status, r);
+	api->lib.destroy_response(r);
 	return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned int status, const char *allow,
-				  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned int status, const char *allow,
-				  const char *fmt, ...)
+static enum MHD_Result send_error(struct api *api, struct MHD_Connection *c, unsigned int status,
+				  const char *allow, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static enum MHD_Result send_error(struct api *api, struct MHD_Connection *c, unsigned int status,
+				  const char *allow, const char *fmt, ...)
 {
 	struct json_object *o = json_object_new_object();
 	enum MHD_Result ret;
@@ -83,7 +86,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned int status,
 	if (!o)
 		return MHD_NO;
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	ret = send_json(c, status, o, allow);
+	ret = send_json(api, c, status, o, allow);
 	json_object_put(o);
 	return ret;
 }
@@ -97,15 +100,15 @@ static enum MHD_Result api_answer(struct api *api, struct MHD_Connection *c, str
 	int status;
 
 	if (ac->too_big)
-		return send_error(c, 400, NULL, "the request body is larger than %d bytes",
+		return send_error(api, c, 400, NULL, "the request body is larger than %d bytes",
 				  API_BODY_MAX);
 	req = ctl_request_new(ac->op);
 	if (!req)
-		return send_error(c, 500, NULL, "out of memory");
+		return send_error(api, c, 500, NULL, "out of memory");
 	status = api_parse_body(ac->op, ac->body ? ac->body : "", ac->len, req, err, sizeof(err));
 	if (status) {
 		ctl_request_put(req);
-		return send_error(c, status, NULL, "%s", err);
+		return send_error(api, c, status, NULL, "%s", err);
 	}
 	if (ac->op == CTL_SNAPSHOT)
 		req->timeout_ms = CTL_SNAPSHOT_TIMEOUT_MS;
@@ -114,16 +117,16 @@ static enum MHD_Result api_answer(struct api *api, struct MHD_Connection *c, str
 	switch (ctl_call(&api->ctl, req)) {
 	case 0:
 		if (req->http_status >= 400 || !req->reply)
-			ret = send_error(c, req->http_status, NULL, "%s", req->error);
+			ret = send_error(api, c, req->http_status, NULL, "%s", req->error);
 		else
-			ret = send_json(c, req->http_status, req->reply, NULL);
+			ret = send_json(api, c, req->http_status, req->reply, NULL);
 		break;
 	case -ETIMEDOUT:
-		ret = send_error(c, 503, NULL, "the VMM thread did not answer within %u ms",
+		ret = send_error(api, c, 503, NULL, "the VMM thread did not answer within %u ms",
 				 req->timeout_ms ?: api->ctl.timeout_ms);
 		break;
 	default:
-		ret = send_error(c, 503, NULL, "the VM has stopped");
+		ret = send_error(api, c, 503, NULL, "the VM has stopped");
 		break;
 	}
 	ctl_request_put(req);
@@ -150,11 +153,11 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 		case 0:
 			break;
 		case 405:
-			return send_error(c, 405, allow, "%s takes %s, not %s",
+			return send_error(api, c, 405, allow, "%s takes %s, not %s",
 					  api_printable(url, shown, sizeof(shown)), allow,
 					  api_printable(method, shown_method, sizeof(shown_method)));
 		default:
-			return send_error(c, 404, NULL, "no such path: %s",
+			return send_error(api, c, 404, NULL, "no such path: %s",
 					  api_printable(url, shown, sizeof(shown)));
 		}
 		/*
@@ -163,11 +166,13 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const cha
 		 * otherwise read it (discarding) and answer at its end, so a
 		 * client that writes its whole body first still gets the 400.
 		 */
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+		cl = api->lib.lookup_connection_value(c, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_CONTENT_LENGTH);
+		expect = api->lib.lookup_connection_value(c, MHD_HEADER_KIND,
+							  MHD_HTTP_HEADER_EXPECT);
 		if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX &&
 		    (expect || strtoull(cl, NULL, 10) > API_DISCARD_MAX))
-			return send_error(c, 400, NULL, "the request body is larger than %d bytes",
+			return send_error(api, c, 400, NULL, "the request body is larger than %d bytes",
 					  API_BODY_MAX);
 		return MHD_YES;
 	}
@@ -334,8 +339,16 @@ int api_start(struct api **out, const char *path)
 		free(api);
 		return -EIO;
 	}
+	ret = mhd_load(&api->lib);
+	if (ret) {
+		ctl_destroy(&api->ctl);
+		free(api->path);
+		free(api);
+		return -EIO;
+	}
 	fd = api_listen(api, path);
 	if (fd < 0) {
+		mhd_unload(&api->lib);
 		ctl_destroy(&api->ctl);
 		free(api->path);
 		free(api);
@@ -346,7 +359,7 @@ int api_start(struct api **out, const char *path)
 	 * a request waiting for the VMM thread (a snapshot takes a while) does
 	 * not hold up the other clients, each gets its own answer or 503.
 	 */
-	api->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	api->mhd = api->lib.start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 				    MHD_USE_POLL | MHD_USE_ERROR_LOG, 0,
 				    NULL, NULL, api_access, api,
 				    MHD_OPTION_EXTERNAL_LOGGER, api_log, api,
@@ -360,6 +373,7 @@ int api_start(struct api **out, const char *path)
 		       path);
 		close(fd);
 		api_unlink(api);
+		mhd_unload(&api->lib);
 		ctl_destroy(&api->ctl);
 		free(api->path);
 		free(api);
@@ -382,7 +396,8 @@ void api_stop(struct api *api)
 	/* First: a request waiting for the VMM thread gets 503 now, so the
 	 * server thread is free to stop. */
 	ctl_close(&api->ctl);
-	MHD_stop_daemon(api->mhd);      /* joins its thread, closes the socket */
+	api->lib.stop_daemon(api->mhd);      /* joins its thread, closes the socket */
+	mhd_unload(&api->lib);
 	api_unlink(api);
 	ctl_destroy(&api->ctl);
 	free(api->path);
