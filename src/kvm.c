@@ -20,7 +20,7 @@ int kvm_check_cap(const struct kvm_sys *kvm, long cap)
 
 static struct kvm_cpuid2 *kvm_get_supported_cpuid(int fd)
 {
-	int nent = 64;
+	int nent = 256;         /* KVM_MAX_CPUID_ENTRIES: one call, no E2BIG retry */
 
 	for (;;) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch/x86/cpu.h"
@@ -163,6 +164,14 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (vcpu->id == 0 && log_get_level() >= LOG_INFO) {
+		/* For start-up measurements (bench/snapshot): same clock as the caller's. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		pr_info("vCPU 0 enters the guest at CLOCK_MONOTONIC %lld.%06ld s",
+			(long long)ts.tv_sec, ts.tv_nsec / 1000);
+	}
 
 	while (!vm_stopping(vm)) {
 		int ret;
