@@ -44,12 +44,17 @@ struct rec_hdr {
 	uint64_t len;
 } __attribute__((packed));
 
-static uint64_t now_ms(void)
+static uint64_t now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+static uint64_t now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* ---- sockets ---------------------------------------------------------------- */
@@ -397,7 +402,10 @@ static void *migrate_thread(void *arg)
 	struct state_writer w;
 	struct blob img;
 	char err[256] = "";
-	uint64_t t_start = now_ms(), t_pause = 0, dirty = 0, sent, t0, pass_bytes = 0;
+	uint64_t t_start = now_ms(), dirty = 0, sent, t0, pass_bytes = 0;
+	/* Stop-and-copy, in us: paused, pages sent, state sent, READY, GO. */
+	uint64_t t_pause = 0, t_paused = 0, t_dirty = 0, t_pages = 0, t_state = 0, t_ready = 0,
+		 t_go = 0;
 	bool tracking = false, paused = false, throttling = false, handed_over = false;
 	pthread_t throttler;
 	uint32_t ack = 0;
@@ -456,7 +464,13 @@ static void *migrate_thread(void *arg)
 		m->remaining_bytes = dirty * MIG_PAGE;
 		m->iterations = pass;
 		pthread_mutex_unlock(&m->lock);
-		budget = bw * m->max_downtime_ms / 1000;
+		/*
+		 * Stop when the rest goes over in 70% of max_downtime less 1 ms:
+		 * the pause, the device state, the target's restore and GO take
+		 * ~1-2 ms, and pages dirtied after this count come on top.
+		 */
+		budget = bw * (m->max_downtime_ms * 7 / 10 > 1 ? m->max_downtime_ms * 7 / 10 - 1 : 1)
+			 / 1000;
 		if (dirty * MIG_PAGE <= budget || pass >= MIG_MAX_PASSES)
 			break;
 		if (pass >= 2 && rate > bw / 2) {
@@ -481,20 +495,24 @@ static void *migrate_thread(void *arg)
 		goto out;
 	/* Stop and copy. */
 	mig_set(m, "stop-and-copy");
-	t_pause = now_ms();
 	__atomic_store_n(&m->throttle_pct, 0, __ATOMIC_RELAXED);
+	t_pause = now_us();
 	ret = vm_pause(vm);
 	if (ret)
 		goto out;
 	paused = true;
+	t_paused = now_us();
 	ret = collect_dirty(m, bitmaps, true, &dirty);
+	t_dirty = now_us();
 	ret = ret ?: send_pages(m, bitmaps, false, &sent);
+	t_pages = now_us();
 	ret = ret ?: vm_state_save(vm, &w, err, sizeof(err));
 	ret = ret ?: state_finish(&w, x86_cpuid_fingerprint(vm->kvm), &img);
 	ret = ret ?: send_rec(m->fd, REC_STATE, &(struct iovec){ img.buf, img.len }, 1);
 	ret = ret ?: send_rec(m->fd, REC_END, NULL, 0);
 	if (ret)
 		goto out;
+	t_state = now_us();
 	/* The target has everything: let it take the disks' locks. */
 	vm_handover(vm, false);
 	handed_over = true;
@@ -510,6 +528,7 @@ static void *migrate_thread(void *arg)
 		setsockopt(m->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
 	ret = recv_all(m->fd, &ack, sizeof(ack));
+	t_ready = now_us();
 	if (!ret && ack != MIG_READY) {
 		char msg[200] = "";
 
@@ -526,6 +545,7 @@ static void *migrate_thread(void *arg)
 
 		/* From here the VM belongs to the target. */
 		send_all(m->fd, &go, sizeof(go));
+		t_go = now_us();
 	}
 out:
 	if (tracking) {
@@ -550,15 +570,22 @@ out:
 	pthread_mutex_lock(&m->lock);
 	m->state = ret == 0 ? MIG_COMPLETED : ret == -ECANCELED ? MIG_CANCELLED : MIG_FAILED;
 	m->total_ms = now_ms() - t_start;
+	/* Downtime: from the pause to GO (the target runs the VM from there). */
 	if (!ret)
-		m->downtime_ms = now_ms() - t_pause;
+		m->downtime_ms = (t_go - t_pause + 500) / 1000;
 	if (ret && (ret != -ECANCELED || err[0]))
 		snprintf(m->error, sizeof(m->error), "%s", err[0] ? err : strerror(-ret));
 	m->phase = ret == 0 ? "completed" : ret == -ECANCELED ? "cancelled" : "failed";
 	pthread_mutex_unlock(&m->lock);
 	if (ret == 0) {
-		pr_info("migration to %s completed: downtime %llu ms, %llu ms in all", m->uri,
-			(unsigned long long)m->downtime_ms, (unsigned long long)m->total_ms);
+		pr_info("migration to %s completed: downtime %llu ms (pause %.1f ms, dirty log "
+			"%.1f ms, last %llu pages %.1f ms, device state %.1f ms, target's restore "
+			"%.1f ms, GO %.1f ms), %llu ms in all", m->uri,
+			(unsigned long long)m->downtime_ms, (t_paused - t_pause) / 1e3,
+			(t_dirty - t_paused) / 1e3, (unsigned long long)dirty,
+			(t_pages - t_dirty) / 1e3, (t_state - t_pages) / 1e3,
+			(t_ready - t_state) / 1e3, (t_go - t_ready) / 1e3,
+			(unsigned long long)m->total_ms);
 		vm_request_stop(vm, VM_STOP_MIGRATED);
 	} else if (ret != -ECANCELED) {
 		pr_warn("migration to %s failed: %s; the VM keeps running here", m->uri, m->error);

@@ -112,6 +112,7 @@ struct vm {
 	unsigned int nr_parked;
 	bool paused;                 /* vm_pause() completed */
 	pthread_mutex_t pause_mutex; /* serialises vm_pause/vm_resume/vm_throttle_vcpus */
+	pthread_cond_t throttle_cond; /* vm_throttle_vcpus() sleeps on it, pause_mutex released */
 
 	struct migration mig;        /* outgoing live migration (API) */
 	uint64_t start_ns;
