@@ -67,7 +67,8 @@ def boot(kite, args, timeout=BOOT_TIMEOUT, stdin_script=None, ready=b'KITE-INIT-
     """Run kite (under `prefix`, e.g. ip netns exec NS); if stdin_script is
     given, type it once `ready` appears.  stdin_script may also be a list of
     (pattern, text) steps: each text is typed once its regex pattern appears
-    in the output that came after the previous step was typed.  Returns
+    in the output that came after the previous step was typed (a callable
+    instead of a text is called instead).  Returns
     (status, output, seconds, timed_out)."""
     t0 = time.monotonic()
     p = subprocess.Popen(list(prefix or []) + [kite, 'run'] + args, stdin=subprocess.PIPE if stdin_script else subprocess.DEVNULL,
@@ -94,8 +95,12 @@ def boot(kite, args, timeout=BOOT_TIMEOUT, stdin_script=None, ready=b'KITE-INIT-
             buf += chunk
         while steps and re.search(steps[0][0].encode(), buf[mark:]):
             mark = len(buf)
+            act = steps.pop(0)[1]
+            if callable(act):
+                act()
+                continue
             try:
-                p.stdin.write(steps.pop(0)[1].encode())
+                p.stdin.write(act.encode())
                 p.stdin.flush()
             except BrokenPipeError:
                 steps = []
@@ -120,6 +125,7 @@ def check(res, name, status, out, secs, timed_out, want_status, patterns):
 def default_guest_tests(res, kite, only):
     g = default_guest()
     names = ['linux/run-cpus1', 'linux/run-cpus2', 'linux/shell-poweroff',
+             'linux/api-shutdown-powers-off',
              'linux/reboot-exit', 'linux/panic-sysrq', 'linux/panic-init-exits']
     names = [n for n in names if not only or re.search(only, n)]
     if not names:
@@ -158,6 +164,29 @@ def default_guest_tests(res, kite, only):
         st, out, secs, to = boot(kite, base, stdin_script=steps)
         check(res, 'linux/shell-poweroff', st, out, secs, to, 0,
               [r'KITE-INIT-READY', r'SLEEPING', r'TYPED-42'])
+
+    if want('linux/api-shutdown-powers-off'):
+        # PUT /vm/shutdown presses the ACPI power button; the guest kernel
+        # (patch 0007) runs /sbin/poweroff: busybox init powers off.
+        import tempfile
+        from api_tests import call
+        with tempfile.TemporaryDirectory(prefix='kite-linux-api-') as tmp:
+            sock = os.path.join(tmp, 'api.sock')
+            answers = []
+
+            def press():
+                try:
+                    answers.append(call(sock, 'PUT', '/vm/shutdown').status)
+                except OSError as e:
+                    answers.append(f'no answer: {e}')
+            steps = [(r'KITE-INIT-READY[\s\S]*# ', press)]
+            st, out, secs, to = boot(kite, base + ['--api-socket', sock], stdin_script=steps)
+        if answers != [202] and not to:
+            res.fail('linux/api-shutdown-powers-off', f'PUT /vm/shutdown answered {answers}, '
+                     'expected [202]', out)
+        else:
+            check(res, 'linux/api-shutdown-powers-off', st, out, secs, to, 0,
+                  [r'KITE-INIT-READY', r'going down|Power down'])
 
     if want('linux/reboot-exit'):
         st, out, secs, to = boot(kite, base + ['--on-reboot=exit', '-e', run_arg('reboot -f')])
