@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* kite: command line, signals, and the VMM thread's loop.  The only place that exits. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -99,6 +100,10 @@ static const char usage_text[] =
 "                          run the VM that arrives; give no other VM options\n"
 "      --stats             at exit, print guest RAM size, how much of it the\n"
 "                          host populated, and the page size backing it\n"
+"      --profile-guest FILE  sample vCPU 0 every millisecond into FILE (its\n"
+"                          RIP and the words at its stack pointer), for\n"
+"                          finding where a guest spends its time;\n"
+"                          bench/guest-profile VMLINUX FILE reads it\n"
 "  -c, --cpus N            number of vCPUs, each on its own thread (default 1)\n"
 "      --on-reboot=ACTION  when the guest resets: 'exit' (status 3) or\n"
 "                          'restart' the VM (default)\n"
@@ -176,7 +181,7 @@ static void usage_error(const char *fmt, ...)
 }
 
 enum { OPT_ON_REBOOT = 256, OPT_CPU_PROFILE, OPT_RNG, OPT_CONSOLE, OPT_NET, OPT_NUMA, OPT_NUMA_DIST, OPT_CPU_AFFINITY,
-       OPT_STATS, OPT_RESTORE, OPT_API_SOCKET, OPT_INCOMING, OPT_BALLOON };
+       OPT_STATS, OPT_RESTORE, OPT_API_SOCKET, OPT_INCOMING, OPT_BALLOON, OPT_PROFILE };
 
 static const char *cmdline_extra;
 static const char *restore_dir;      /* --restore DIR */
@@ -201,6 +206,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		{ "numa-distance", required_argument, NULL, OPT_NUMA_DIST },
 		{ "cpu-affinity", no_argument, NULL, OPT_CPU_AFFINITY },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "profile-guest", required_argument, NULL, OPT_PROFILE },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "incoming", required_argument, NULL, OPT_INCOMING },
 		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
@@ -232,6 +238,7 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 		case OPT_RNG: cfg->rng = true; break;
 		case OPT_BALLOON: cfg->balloon = true; break;
 		case OPT_STATS: cfg->stats = true; break;
+		case OPT_PROFILE: cfg->profile_path = optarg; break;
 		case OPT_RESTORE: restore_dir = optarg; break;
 		case OPT_INCOMING: incoming_uri = optarg; break;
 		case OPT_API_SOCKET: api_socket = optarg; break;
@@ -307,6 +314,15 @@ static void parse_run_args(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg->profile_path) {
+		/* Said now, not by the vCPU thread after the guest started. */
+		int fd = open(cfg->profile_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			usage_error("--profile-guest: cannot write '%s': %s", cfg->profile_path,
+				    strerror(errno));
+		close(fd);
+	}
 	if (restore_dir && incoming_uri)
 		usage_error("--restore and --incoming both give the VM's state: use one");
 	if (incoming_uri) {

@@ -11,6 +11,7 @@
 #include "arch/x86/cpu.h"
 #include "log.h"
 #include "vcpu.h"
+#include "vcpu_prof.h"
 #include "vm.h"
 
 static void vcpu_kick_handler(int sig)
@@ -156,6 +157,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
+	struct vcpu_prof *prof = NULL;
 	char name[16];
 	sigset_t set;
 
@@ -164,6 +166,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (vcpu->id == 0 && vm->cfg->profile_path)
+		prof = vcpu_prof_start(vcpu, vm->cfg->profile_path);
 	if (vcpu->id == 0 && log_get_level() >= LOG_INFO) {
 		/* For start-up measurements (bench/snapshot): same clock as the caller's. */
 		struct timespec ts;
@@ -188,6 +192,8 @@ static void *vcpu_thread(void *arg)
 		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				if (prof)
+					vcpu_prof_sample(prof);
 				vcpu->run->immediate_exit = 0;
 				continue;
 			}
@@ -198,6 +204,7 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+	vcpu_prof_stop(prof);
 	return NULL;
 }
 

@@ -38,6 +38,7 @@ struct vm_config {
 	struct mem_opts mem;            /* backend, huge pages, prefault (mem.size = mem_size) */
 	struct numa_config numa;        /* validated */
 	bool stats;                     /* --stats: memory accounting at exit */
+	const char *profile_path;       /* --profile-guest: vCPU 0 samples (vcpu_prof.h) */
 	const struct state_image *restore;  /* --restore: apply this state instead of booting */
 	int incoming_fd;                /* --incoming: the source's connection, -1 if none */
 	unsigned int ncpus;

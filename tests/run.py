@@ -183,6 +183,9 @@ def cli_tests(res, kite, guest_elf):
              r'mac'),
             ('net-long-name', ['run', '--kernel', k, '--net', 'tap=' + 'n' * 20], r'name'),
             ('console-bad', ['run', '--kernel', k, '--console', 'vga'], r"--console must be"),
+            ('profile-unwritable', ['run', '--kernel', k, '--profile-guest',
+                                    os.path.join(tmp, 'no-such-dir', 'p.txt')],
+             r"--profile-guest: cannot write .*No such file"),
         ]
         nobody = None
         if os.geteuid() == 0 and shutil.which('setpriv'):
@@ -330,6 +333,35 @@ def read_until(fd, needle, count, timeout):
     return True, buf.decode('utf-8', 'replace')
 
 
+def profile_test(res, kite, elf, only):
+    """--profile-guest: samples of vCPU 0 that bench/guest-profile attributes to
+    the function the test guest spends its time in."""
+    name = 'guest-kite/profile-guest'
+    if only and not re.search(only, name):
+        return
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix='kite-prof-') as tmp:
+        prof = os.path.join(tmp, 'p.txt')
+        status, out, secs, timed_out = run([kite, 'run', '--kernel', elf, '--memory', '256M',
+                                            '--cmdline', 'test=memmap mem=256M',
+                                            '--profile-guest', prof], 60)
+        if timed_out or status != 0:
+            res.fail(name, f'exit status {status}, expected 0', out)
+            return
+        lines = open(prof).read().splitlines()
+        bad = [line for line in lines if not re.fullmatch(r'\d+\.\d{6} [0-9a-f]+( [0-9a-f]+)*', line)]
+        rep = subprocess.run([os.path.join(ROOT, 'bench', 'guest-profile'), elf, prof, '--top', '1'],
+                             capture_output=True, text=True)
+        m = re.search(r'^\s*(\d+)\s+([\d.]+)%\s+(\S+)', rep.stdout, re.M)
+        if len(lines) < 20 or bad:
+            res.fail(name, f'{len(lines)} samples (>= 20 expected), malformed: {bad[:2]}', out)
+        elif rep.returncode != 0 or not m or m.group(3) != 'memmap_touch_user' or float(m.group(2)) < 50:
+            res.fail(name, 'bench/guest-profile does not put most samples in the test guest\'s '
+                     f'memmap_touch_user loop:\n{rep.stdout}{rep.stderr}', out)
+        else:
+            res.ok(name, secs)
+
+
 def runtime_tests_kite(res, kite, elf, only):
     """Behaviour over a VM's lifetime: restart on reset, signals, the console escape."""
     name = 'guest-kite/reset-restart-then-sigterm'
@@ -467,6 +499,7 @@ def main():
             else:
                 guest_tests_kite(res, kite, elf, guest_cases.CASES, args.only)
                 runtime_tests_kite(res, kite, elf, args.only)
+                profile_test(res, kite, elf, args.only)
                 if args.no_qemu:
                     res.skip('guest-qemu', '--no-qemu given')
                 else:
