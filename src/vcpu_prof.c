@@ -42,7 +42,8 @@ struct vcpu_prof *vcpu_prof_start(struct vcpu *vcpu, const char *path)
 		return NULL;
 	}
 	p->vcpu = vcpu;
-	p->out = fopen(path, "w");
+	/* Appended: main() truncated it, and a VM that restarts adds its samples. */
+	p->out = fopen(path, "a");
 	if (!p->out) {
 		pr_err("--profile-guest: cannot write '%s': %s", path, strerror(errno));
 		free(p);
