@@ -45,23 +45,7 @@ static int bal_create(struct virtio_dev **out, const struct virtio_env *env, voi
 
 static int setup(void **state)
 {
-	struct rig *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	alarm(60);
-	rig_init(r, 32 * MiB, bal_create, NULL);
-	*state = r;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct rig *r = *state;
-
-	rig_fini(r);
-	free(r);
-	alarm(0);
-	return 0;
+	return rig_setup(state, 32 * MiB, bal_create, NULL);
 }
 
 static struct virtio_balloon_info info(struct rig *r, bool refresh)
@@ -533,7 +517,7 @@ static void test_save_restore(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, rig_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_features_config),
 		T(test_inflate_releases),

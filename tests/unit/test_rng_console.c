@@ -51,36 +51,15 @@ static int con_create(struct virtio_dev **out, const struct virtio_env *env, voi
 	return virtio_console_create(out, env, *(int *)arg);
 }
 
-static int setup_rng_size(void **state, uint64_t size)
-{
-	struct rig *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	alarm(60);
-	rig_init(r, size, rng_create, NULL);
-	*state = r;
-	return 0;
-}
-
 static int setup_rng(void **state)
 {
-	return setup_rng_size(state, 16 * MiB);
+	return rig_setup(state, 16 * MiB, rng_create, NULL);
 }
 
 /* The real layout of a 6 GiB guest, lazily backed: RAM [0, 3 GiB) and [4 GiB, 7 GiB). */
 static int setup_rng_big(void **state)
 {
-	return setup_rng_size(state, 6 * GiB);
-}
-
-static int teardown_rng(void **state)
-{
-	struct rig *r = *state;
-
-	rig_fini(r);
-	free(r);
-	alarm(0);
-	return 0;
+	return rig_setup(state, 6 * GiB, rng_create, NULL);
 }
 
 static int setup_con(void **state)
@@ -615,12 +594,12 @@ static void test_console_save_restore(void **state)
 
 int main(void)
 {
-#define R(fn) cmocka_unit_test_setup_teardown(fn, setup_rng, teardown_rng)
+#define R(fn) cmocka_unit_test_setup_teardown(fn, setup_rng, rig_teardown)
 #define C(fn) cmocka_unit_test_setup_teardown(fn, setup_con, teardown_con)
 	const struct CMUnitTest tests[] = {
 		R(test_rng_request),
 		R(test_rng_readable_only),
-		cmocka_unit_test_setup_teardown(test_rng_huge_chains, setup_rng_big, teardown_rng),
+		cmocka_unit_test_setup_teardown(test_rng_huge_chains, setup_rng_big, rig_teardown),
 		C(test_console_tx),
 		C(test_console_tx_stall),
 		C(test_console_reset_while_stalled),

@@ -161,34 +161,12 @@ static int rng_create(struct virtio_dev **out, const struct virtio_env *env, voi
 
 static int setup_rng(void **state)
 {
-	struct rig *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	alarm(60);
-	rig_init(r, 16 * MiB, rng_create, NULL);
-	*state = r;
-	return 0;
+	return rig_setup(state, 16 * MiB, rng_create, NULL);
 }
 
 static int setup_slow(void **state)
 {
-	struct rig *r = calloc(1, sizeof(*r));
-
-	assert_non_null(r);
-	alarm(60);
-	rig_init(r, 16 * MiB, slow_create, NULL);
-	*state = r;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct rig *r = *state;
-
-	rig_fini(r);
-	free(r);
-	alarm(0);
-	return 0;
+	return rig_setup(state, 16 * MiB, slow_create, NULL);
 }
 
 /* One 64-byte writable buffer on queue 0; returns its address. */
@@ -1064,8 +1042,8 @@ static void test_save_restore(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_rng, teardown)
-#define S(fn) cmocka_unit_test_setup_teardown(fn, setup_slow, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup_rng, rig_teardown)
+#define S(fn) cmocka_unit_test_setup_teardown(fn, setup_slow, rig_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_header_and_caps),
 		T(test_init_and_request),

@@ -13,6 +13,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -201,6 +202,28 @@ static inline void rig_fini(struct rig *r)
 	bus_destroy(&r->mmio);
 	bus_destroy(&r->pio);
 	free_guest(r->g);
+}
+
+/* cmocka fixtures: a rig on the heap (*state), a 60 s alarm against hangs. */
+static inline int rig_setup(void **state, uint64_t guest_size, rig_create_fn create, void *arg)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	alarm(60);
+	rig_init(r, guest_size, create, arg);
+	*state = r;
+	return 0;
+}
+
+static inline int rig_teardown(void **state)
+{
+	struct rig *r = *state;
+
+	rig_fini(r);
+	free(r);
+	alarm(0);
+	return 0;
 }
 
 /* ---- the driver's accesses ---- */
