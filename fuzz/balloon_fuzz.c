@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "fuzz_input.h"
+#include "fuzz_virtio.h"
 #include "log.h"
 #include "mem_host.h"
 #include "memory.h"
@@ -64,7 +65,6 @@ static struct harness {
 	uint8_t *map[2];                /* each region's mapping, guard pages included */
 	uint64_t map_len[2];
 	uint64_t span;
-	unsigned int notifies;
 	unsigned int qlog;
 	uint64_t qbase;
 	uint64_t driver_features;
@@ -88,24 +88,6 @@ int madvise(void *addr, size_t len, int advice)
 	CHECK(inside);
 	return syscall(SYS_madvise, addr, len, advice);
 }
-
-static void fuzz_notify_queue(void *ctx, unsigned int q)
-{
-	(void)ctx;
-	(void)q;
-	h.notifies++;
-}
-
-static void fuzz_notify_config(void *ctx)
-{
-	(void)ctx;
-	h.notifies++;
-}
-
-static const struct virtio_transport_ops fuzz_transport = {
-	.notify_queue = fuzz_notify_queue,
-	.notify_config = fuzz_notify_config,
-};
 
 static uint8_t *map_region(unsigned int i, uint64_t size)
 {

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "fuzz_input.h"
+#include "fuzz_virtio.h"
 #include "evloop.h"
 #include "log.h"
 #include "memory.h"
@@ -51,26 +52,7 @@ static struct harness {
 	struct virtio_dev *dev[2];      /* cache=writeback, cache=none */
 	char path[2][64];
 	uint64_t span;
-	unsigned int notifies;
 } h;
-
-static void fuzz_notify_queue(void *ctx, unsigned int q)
-{
-	(void)ctx;
-	(void)q;
-	h.notifies++;
-}
-
-static void fuzz_notify_config(void *ctx)
-{
-	(void)ctx;
-	h.notifies++;
-}
-
-static const struct virtio_transport_ops fuzz_transport = {
-	.notify_queue = fuzz_notify_queue,
-	.notify_config = fuzz_notify_config,
-};
 
 static void make_device(unsigned int i, const char *extra)
 {
