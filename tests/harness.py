@@ -40,3 +40,23 @@ def cli_case(res, name, cmd, pattern):
         res.fail(name, f'message does not match /{pattern}/', out)
     else:
         res.ok(name, secs)
+
+
+def standalone(description, tests):
+    """`python3 tests/X_tests.py [--build DIR] [--only RE]`: run one module's
+    tests(res, kite, elf, only) alone, as tests/run.py would, and exit 1 if any failed."""
+    import argparse
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    sys.path.insert(0, os.path.join(here, 'guest'))
+    from run import Results
+    ap = argparse.ArgumentParser(description=f'{description} (also run by tests/run.py)')
+    ap.add_argument('--build', default=os.path.join(os.path.dirname(here), 'build'))
+    ap.add_argument('--only')
+    a = ap.parse_args()
+    r = Results(False)
+    tests(r, os.path.join(a.build, 'src', 'kite'),
+          os.path.join(a.build, 'tests', 'guest', 'kite-testguest.elf'), a.only)
+    print(f'{r.passed} passed, {r.failed} failed, {r.skipped} skipped')
+    sys.exit(1 if r.failed else 0)

@@ -1129,19 +1129,5 @@ def tests(res, kite, elf, only=None, linux_guest=True):
 
 
 if __name__ == '__main__':
-    import argparse
-    import sys
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, here)
-    sys.path.insert(0, os.path.join(here, 'guest'))
-    from run import Results
-    root = os.path.dirname(here)
-    ap = argparse.ArgumentParser(description='kite migration tests (also run by tests/run.py)')
-    ap.add_argument('--build', default=os.path.join(root, 'build'))
-    ap.add_argument('--only')
-    a = ap.parse_args()
-    r = Results(False)
-    tests(r, os.path.join(a.build, 'src', 'kite'),
-          os.path.join(a.build, 'tests', 'guest', 'kite-testguest.elf'), a.only)
-    print(f'{r.passed} passed, {r.failed} failed, {r.skipped} skipped')
-    sys.exit(1 if r.failed else 0)
+    from harness import standalone
+    standalone('kite migration tests', tests)

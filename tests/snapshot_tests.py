@@ -773,17 +773,5 @@ def tests(res, kite, elf, only=None):
 
 
 if __name__ == '__main__':
-    import argparse
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from run import Results
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ap = argparse.ArgumentParser(description='kite snapshot tests (also run by tests/run.py)')
-    ap.add_argument('--build', default=os.path.join(root, 'build'))
-    ap.add_argument('--only')
-    a = ap.parse_args()
-    r = Results(False)
-    tests(r, os.path.join(a.build, 'src', 'kite'),
-          os.path.join(a.build, 'tests', 'guest', 'kite-testguest.elf'), a.only)
-    print(f'{r.passed} passed, {r.failed} failed, {r.skipped} skipped')
-    sys.exit(1 if r.failed else 0)
+    from harness import standalone
+    standalone('kite snapshot tests', tests)
