@@ -192,9 +192,7 @@ static void test_inflate_bad_pfns(void **state)
 	/* An empty buffer and one split across two descriptors. */
 	publish(r, INFQ, &(struct tdesc){ a, 0, 0 }, 1);
 	a = pfns(r, (uint32_t[]){ pfn(6) }, 1);
-	publish(r, INFQ, (struct tdesc[]){ { a, 3, 0 }, { a + 3, 1, 0 } }, 2);
-	notify(r, INFQ);
-	io_step(r);
+	submit(r, INFQ, (struct tdesc[]){ { a, 3, 0 }, { a + 3, 1, 0 } }, 2);
 	assert_int_equal(used_idx(r, INFQ), 3);
 	assert_true(zero(r, 1));
 	assert_true(zero(r, 5));
@@ -204,9 +202,7 @@ static void test_inflate_bad_pfns(void **state)
 	assert_false(r->vd->status & ST_NEEDS_RESET);
 	/* Writable buffers on inflateq are ignored too. */
 	a = galloc(r, 64, 0);
-	publish(r, INFQ, &(struct tdesc){ a, 64, W }, 1);
-	notify(r, INFQ);
-	io_step(r);
+	submit(r, INFQ, &(struct tdesc){ a, 64, W }, 1);
 	assert_int_equal(used_idx(r, INFQ), 4);
 	assert_int_equal(used_elem(r, INFQ, 3).len, 0);
 	assert_false(r->vd->status & ST_NEEDS_RESET);
@@ -226,9 +222,7 @@ static void test_inflate_too_many(void **state)
 	driver_init(r, ALL, true);
 	io_step(r);
 	a = pfns(r, v, n);
-	publish(r, INFQ, &(struct tdesc){ a, 4 * n, 0 }, 1);
-	notify(r, INFQ);
-	io_step(r);
+	submit(r, INFQ, &(struct tdesc){ a, 4 * n, 0 }, 1);
 	assert_int_equal(used_idx(r, INFQ), 1);
 	assert_int_equal(info(r, false).bad_pfns, 10);
 	assert_int_equal(info(r, false).released_bytes, VIRTIO_BALLOON_MAX_PFNS * PG);
@@ -307,9 +301,7 @@ static void test_stats(void **state)
 	/* The driver refills it. */
 	a = stats_buf(r, (uint16_t[]){ VIRTIO_BALLOON_S_MEMFREE, VIRTIO_BALLOON_S_SWAP_IN },
 		      (uint64_t[]){ 50 * MiB, 7 }, 2);
-	publish(r, STATQ, &(struct tdesc){ a, 20, 0 }, 1);
-	notify(r, STATQ);
-	io_step(r);
+	submit(r, STATQ, &(struct tdesc){ a, 20, 0 }, 1);
 	bi = info(r, false);
 	assert_int_equal(bi.stats[VIRTIO_BALLOON_S_MEMFREE], 50 * MiB);
 	assert_int_equal(bi.stats[VIRTIO_BALLOON_S_MEMTOT], 256 * MiB);  /* still the latest */
@@ -317,9 +309,7 @@ static void test_stats(void **state)
 
 	/* A second buffer while one is held: the older one goes back. */
 	a = stats_buf(r, (uint16_t[]){ VIRTIO_BALLOON_S_MEMFREE }, (uint64_t[]){ 1 }, 1);
-	publish(r, STATQ, &(struct tdesc){ a, 10, 0 }, 1);
-	notify(r, STATQ);
-	io_step(r);
+	submit(r, STATQ, &(struct tdesc){ a, 10, 0 }, 1);
 	assert_int_equal(used_idx(r, STATQ), 2);
 	assert_int_equal(info(r, false).stats[VIRTIO_BALLOON_S_MEMFREE], 1);
 	assert_false(r->vd->status & ST_NEEDS_RESET);
@@ -335,33 +325,25 @@ static void test_stats_malformed(void **state)
 	driver_init(r, ALL, true);
 	io_step(r);
 	a = stats_buf(r, (uint16_t[]){ VIRTIO_BALLOON_S_MEMFREE }, (uint64_t[]){ 42 }, 1);
-	publish(r, STATQ, &(struct tdesc){ a, 10, 0 }, 1);
-	notify(r, STATQ);
-	io_step(r);
+	submit(r, STATQ, &(struct tdesc){ a, 10, 0 }, 1);
 	for (unsigned int i = 0; i < ARRAY_SIZE(lens); i++) {
 		gpa_t b = galloc(r, lens[i], 0x11);
 
 		info(r, true);
 		assert_int_equal(used_idx(r, STATQ), i + 1);
-		publish(r, STATQ, &(struct tdesc){ b, lens[i], 0 }, 1);
-		notify(r, STATQ);
-		io_step(r);
+		submit(r, STATQ, &(struct tdesc){ b, lens[i], 0 }, 1);
 		assert_int_equal(used_idx(r, STATQ), i + 1);        /* held */
 		assert_int_equal(info(r, false).stats_valid, 1u << VIRTIO_BALLOON_S_MEMFREE);
 		assert_int_equal(info(r, false).stats[VIRTIO_BALLOON_S_MEMFREE], 42);
 	}
 	/* An empty one (zero-length descriptor: no buffers at all) is fine too. */
 	info(r, true);
-	publish(r, STATQ, &(struct tdesc){ a, 0, 0 }, 1);
-	notify(r, STATQ);
-	io_step(r);
+	submit(r, STATQ, &(struct tdesc){ a, 0, 0 }, 1);
 	assert_false(r->vd->status & ST_NEEDS_RESET);
 	/* Split over descriptors: read across them. */
 	info(r, true);
 	a = stats_buf(r, (uint16_t[]){ VIRTIO_BALLOON_S_MEMFREE }, (uint64_t[]){ 43 }, 1);
-	publish(r, STATQ, (struct tdesc[]){ { a, 3, 0 }, { a + 3, 7, 0 } }, 2);
-	notify(r, STATQ);
-	io_step(r);
+	submit(r, STATQ, (struct tdesc[]){ { a, 3, 0 }, { a + 3, 7, 0 } }, 2);
 	assert_int_equal(info(r, false).stats[VIRTIO_BALLOON_S_MEMFREE], 43);
 }
 
@@ -374,9 +356,7 @@ static void test_quiesce(void **state)
 	driver_init(r, ALL, true);
 	io_step(r);
 	a = stats_buf(r, (uint16_t[]){ VIRTIO_BALLOON_S_MEMFREE }, (uint64_t[]){ 42 }, 1);
-	publish(r, STATQ, &(struct tdesc){ a, 10, 0 }, 1);
-	notify(r, STATQ);
-	io_step(r);
+	submit(r, STATQ, &(struct tdesc){ a, 10, 0 }, 1);
 	assert_int_equal(used_idx(r, STATQ), 0);
 	virtio_dev_lock(r->vd);
 	r->vd->ops->quiesce(r->vd);
@@ -417,9 +397,7 @@ static void test_reporting(void **state)
 	assert_int_equal(info(r, false).reported_bytes, 3 * PG);
 	assert_int_equal(info(r, false).released_bytes, 0);
 	/* Readable buffers are accepted too. */
-	publish(r, REPQ, &(struct tdesc){ PAGES + 6 * PG, PG, 0 }, 1);
-	notify(r, REPQ);
-	io_step(r);
+	submit(r, REPQ, &(struct tdesc){ PAGES + 6 * PG, PG, 0 }, 1);
 	assert_true(zero(r, 6));
 	assert_false(zero(r, 7));
 }
@@ -434,16 +412,12 @@ static void test_queue_numbering(void **state)
 	driver_init(r, V1 | F_REP, true);
 	io_step(r);
 	touch(r, 1);
-	publish(r, 2, &(struct tdesc){ PAGES + PG, PG, W }, 1);
-	notify(r, 2);
-	io_step(r);
+	submit(r, 2, &(struct tdesc){ PAGES + PG, PG, W }, 1);
 	assert_int_equal(used_idx(r, 2), 1);
 	assert_true(zero(r, 1));
 	/* Queue 3 does not exist for this driver: ignored. */
 	touch(r, 1);
-	publish(r, 3, &(struct tdesc){ PAGES + PG, PG, W }, 1);
-	notify(r, 3);
-	io_step(r);
+	submit(r, 3, &(struct tdesc){ PAGES + PG, PG, W }, 1);
 	assert_int_equal(used_idx(r, 3), 0);
 	assert_false(zero(r, 1));
 
@@ -452,9 +426,7 @@ static void test_queue_numbering(void **state)
 	io_step(r);
 	touch(r, 0);
 	a = pfns(r, v, 1);
-	publish(r, 2, &(struct tdesc){ a, 4, 0 }, 1);
-	notify(r, 2);
-	io_step(r);
+	submit(r, 2, &(struct tdesc){ a, 4, 0 }, 1);
 	assert_int_equal(used_idx(r, 2), 0);
 	assert_false(zero(r, 0));
 	assert_false(r->vd->status & ST_NEEDS_RESET);
@@ -476,9 +448,7 @@ static void test_save_restore(void **state)
 	bar_wr(r, VIRTIO_PCI_DEVICE + 4, 4, 555);
 	a = stats_buf(r, (uint16_t[]){ VIRTIO_BALLOON_S_MEMFREE, VIRTIO_BALLOON_S_CACHES },
 		      (uint64_t[]){ 9, 10 }, 2);
-	publish(r, STATQ, &(struct tdesc){ a, 20, 0 }, 1);
-	notify(r, STATQ);
-	io_step(r);
+	submit(r, STATQ, &(struct tdesc){ a, 20, 0 }, 1);
 	virtio_dev_lock(r->vd);
 	ops->quiesce(r->vd);
 	memset(&s, 0xee, sizeof(s));

@@ -122,9 +122,7 @@ static void test_rng_request(void **state)
 	assert_true(irqs(r, 1) >= 1);
 	/* Zero-length and tiny buffers. */
 	c = galloc(r, 8, 0xcc);
-	publish(r, 0, (struct tdesc[]){ { c, 0, W }, { c + 4, 1, W } }, 2);
-	notify(r, 0);
-	io_step(r);
+	submit(r, 0, (struct tdesc[]){ { c, 0, W }, { c + 4, 1, W } }, 2);
 	assert_int_equal(used_idx(r, 0), 3);
 	assert_int_equal(used_elem(r, 0, 2).len, 1);
 	assert_int_equal(*(uint8_t *)gp(r, c, 1), 0xcc);
@@ -138,9 +136,7 @@ static void test_rng_readable_only(void **state)
 
 	driver_init(r, V1, true);
 	io_step(r);
-	publish(r, 0, (struct tdesc[]){ { a, 256, 0 }, { b, 256, 0 } }, 2);
-	notify(r, 0);
-	io_step(r);
+	submit(r, 0, (struct tdesc[]){ { a, 256, 0 }, { b, 256, 0 } }, 2);
 	assert_int_equal(used_idx(r, 0), 1);
 	assert_int_equal(used_elem(r, 0, 0).len, 0);
 	for (unsigned int i = 0; i < 256; i++) {
@@ -148,9 +144,7 @@ static void test_rng_readable_only(void **state)
 		assert_int_equal(((uint8_t *)gp(r, b, 256))[i], 0x22);
 	}
 	/* A readable buffer before writable ones: only the writable part counts. */
-	publish(r, 0, (struct tdesc[]){ { a, 256, 0 }, { b, 256, W } }, 2);
-	notify(r, 0);
-	io_step(r);
+	submit(r, 0, (struct tdesc[]){ { a, 256, 0 }, { b, 256, W } }, 2);
 	assert_int_equal(used_idx(r, 0), 2);
 	assert_int_equal(used_elem(r, 0, 1).len, 256);
 	assert_int_equal(((uint8_t *)gp(r, a, 256))[100], 0x11);
@@ -168,10 +162,8 @@ static void test_rng_huge_chains(void **state)
 	io_step(r);
 	irqs(r, 0);
 	/* 4 GiB - 1 in three buffers: accepted, capped at VIRTIO_RNG_MAX_REQUEST. */
-	publish(r, 0, (struct tdesc[]){ { base, 1 * GiB, W }, { base, 1 * GiB, W },
+	submit(r, 0, (struct tdesc[]){ { base, 1 * GiB, W }, { base, 1 * GiB, W },
 					{ base, 2 * GiB - 1, W } }, 3);
-	notify(r, 0);
-	io_step(r);
 	assert_int_equal(used_idx(r, 0), 1);
 	assert_int_equal(used_elem(r, 0, 0).len, VIRTIO_RNG_MAX_REQUEST);
 	assert_true(varied(p, VIRTIO_RNG_MAX_REQUEST));
@@ -195,10 +187,8 @@ static void test_rng_huge_chains(void **state)
 	assert_int_equal(status_rd(r) & ST_NEEDS_RESET, 0);
 	/* Exactly 4 GiB: the virtq refuses the chain, the device needs a reset. */
 	memset(p, 0, VIRTIO_RNG_MAX_REQUEST);
-	publish(r, 0, (struct tdesc[]){ { base, 1 * GiB, W }, { base, 1 * GiB, W },
+	submit(r, 0, (struct tdesc[]){ { base, 1 * GiB, W }, { base, 1 * GiB, W },
 					{ base, 1 * GiB, W }, { base, 1 * GiB, W } }, 4);
-	notify(r, 0);
-	io_step(r);
 	assert_int_equal(used_idx(r, 0), 2);
 	assert_true(status_rd(r) & ST_NEEDS_RESET);
 	assert_int_equal(irqs(r, 0), 1);                /* a config-change interrupt */
@@ -212,9 +202,7 @@ static void test_rng_huge_chains(void **state)
 	driver_init(r, V1, true);
 	io_step(r);
 	irqs(r, 0);
-	publish(r, 0, (struct tdesc[]){ { base, 2 * GiB, W }, { base, 2 * GiB + 4096, W } }, 2);
-	notify(r, 0);
-	io_step(r);
+	submit(r, 0, (struct tdesc[]){ { base, 2 * GiB, W }, { base, 2 * GiB + 4096, W } }, 2);
 	assert_int_equal(used_idx(r, 0), 0);
 	assert_true(status_rd(r) & ST_NEEDS_RESET);
 	assert_int_equal(p[0], 0);
@@ -314,17 +302,13 @@ static void test_console_tx(void **state)
 	assert_true(irqs(r, TXQ + 1) >= 1);
 	assert_int_equal(virtio_console_written(r->vd), 13);
 	/* Writable buffers in a transmit chain are ignored. */
-	publish(r, TXQ, (struct tdesc[]){ { a, 7, 0 }, { b, 6, W } }, 2);
-	notify(r, TXQ);
-	io_step(r);
+	submit(r, TXQ, (struct tdesc[]){ { a, 7, 0 }, { b, 6, W } }, 2);
 	assert_int_equal(drain(f, out, sizeof(out)), 7);
 	assert_int_equal(used_idx(r, TXQ), 2);
 	/* The reader goes away: output is dropped, the guest keeps going (no SIGPIPE death). */
 	close(f->pipe[0]);
 	f->pipe[0] = -1;
-	publish(r, TXQ, (struct tdesc[]){ { a, 7, 0 } }, 1);
-	notify(r, TXQ);
-	io_step(r);
+	submit(r, TXQ, (struct tdesc[]){ { a, 7, 0 } }, 1);
 	assert_int_equal(used_idx(r, TXQ), 3);
 	assert_int_equal(status_rd(r) & ST_NEEDS_RESET, 0);
 }
@@ -364,9 +348,7 @@ static void test_console_tx_stall(void **state)
 	assert_int_equal(virtio_console_written(r->vd), first);
 	assert_int_equal(used_idx(r, TXQ), 0);
 	/* Input is not held up by stalled output. */
-	publish(r, RXQ, (struct tdesc[]){ { galloc(r, 16, 0), 16, W } }, 1);
-	notify(r, RXQ);
-	io_step(r);
+	submit(r, RXQ, (struct tdesc[]){ { galloc(r, 16, 0), 16, W } }, 1);
 	assert_int_equal(virtio_console_input(r->vd, (const uint8_t *)"k", 1), 1);
 	assert_int_equal(used_idx(r, RXQ), 1);
 	/* The reader drains; EPOLLOUT on the I/O thread's loop resumes the output. */
@@ -399,9 +381,7 @@ static void test_console_reset_while_stalled(void **state)
 	b = put(r, "after", 5);
 	driver_init(r, V1, true);
 	io_step(r);
-	publish(r, TXQ, (struct tdesc[]){ { a, sizeof(big), 0 } }, 1);
-	notify(r, TXQ);
-	io_step(r);
+	submit(r, TXQ, (struct tdesc[]){ { a, sizeof(big), 0 } }, 1);
 	assert_int_equal(virtio_console_written(r->vd), 4096);
 	/* The driver resets the device: the stalled chain is dropped. */
 	status_wr(r, 0);
@@ -411,9 +391,7 @@ static void test_console_reset_while_stalled(void **state)
 	/* A new session's output goes out alone. */
 	driver_init(r, V1, true);
 	io_step(r);
-	publish(r, TXQ, (struct tdesc[]){ { b, 5, 0 } }, 1);
-	notify(r, TXQ);
-	io_step(r);
+	submit(r, TXQ, (struct tdesc[]){ { b, 5, 0 } }, 1);
 	assert_int_equal(drain(f, out, sizeof(out)), 5);
 	assert_memory_equal(out, "after", 5);
 	assert_int_equal(used_idx(r, TXQ), 1);
@@ -435,9 +413,7 @@ static void test_console_rx(void **state)
 	assert_int_equal(used_idx(r, RXQ), 0);
 	/* The driver posts receive buffers and kicks: the buffered input arrives. */
 	publish(r, RXQ, &(struct tdesc){ b1, 8, W }, 1);
-	publish(r, RXQ, &(struct tdesc){ b2, 8, W }, 1);
-	notify(r, RXQ);
-	io_step(r);
+	submit(r, RXQ, &(struct tdesc){ b2, 8, W }, 1);
 	assert_int_equal(used_idx(r, RXQ), 1);
 	assert_int_equal(used_elem(r, RXQ, 0).len, 3);
 	assert_memory_equal(gp(r, b1, 4), "abc\xee", 4);
@@ -449,9 +425,7 @@ static void test_console_rx(void **state)
 	assert_int_equal(used_elem(r, RXQ, 1).len, 8);
 	assert_memory_equal(gp(r, b2, 8), "01234567", 8);
 	assert_int_equal(virtio_console_input_space(r->vd), VIRTIO_CONSOLE_INBUF - 4);
-	publish(r, RXQ, &(struct tdesc){ b3, 8, W }, 1);
-	notify(r, RXQ);
-	io_step(r);
+	submit(r, RXQ, &(struct tdesc){ b3, 8, W }, 1);
 	assert_int_equal(used_idx(r, RXQ), 3);
 	assert_int_equal(used_elem(r, RXQ, 2).len, 4);
 	assert_memory_equal(gp(r, b3, 5), "89AB\xee", 5);
@@ -487,23 +461,17 @@ static void test_console_input_space(void **state)
 	assert_int_equal(virtio_console_input(r->vd, lots, 0), 0);
 	assert_int_equal(read(efd, &n, sizeof(n)), -1);         /* not signalled yet */
 	/* The guest takes some: space comes back, and the space eventfd says so. */
-	publish(r, RXQ, &(struct tdesc){ buf, 1000, W }, 1);
-	notify(r, RXQ);
-	io_step(r);
+	submit(r, RXQ, &(struct tdesc){ buf, 1000, W }, 1);
 	assert_int_equal(used_elem(r, RXQ, 0).len, 1000);
 	assert_int_equal(virtio_console_input_space(r->vd), 1000);
 	assert_int_equal(read(efd, &n, sizeof(n)), sizeof(n));
 	assert_int_equal(n, 1);
 	/* Not signalled again while there is room. */
-	publish(r, RXQ, &(struct tdesc){ buf, 100, W }, 1);
-	notify(r, RXQ);
-	io_step(r);
+	submit(r, RXQ, &(struct tdesc){ buf, 100, W }, 1);
 	assert_int_equal(virtio_console_input_space(r->vd), 1100);
 	assert_int_equal(read(efd, &n, sizeof(n)), -1);
 	/* Everything delivered in order. */
-	publish(r, RXQ, &(struct tdesc){ buf, 8192, W }, 1);
-	notify(r, RXQ);
-	io_step(r);
+	submit(r, RXQ, &(struct tdesc){ buf, 8192, W }, 1);
 	assert_int_equal(used_elem(r, RXQ, 2).len, VIRTIO_CONSOLE_INBUF - 1100);
 	assert_int_equal(virtio_console_input_space(r->vd), VIRTIO_CONSOLE_INBUF);
 	virtio_console_set_space_efd(r->vd, -1);
@@ -585,9 +553,7 @@ static void test_console_save_restore(void **state)
 	assert_int_equal(virtio_console_input_space(r->vd), 0);
 	/* The restored input reaches the guest. */
 	driver_init(r, V1, true);
-	publish(r, RXQ, &(struct tdesc){ buf, 16, W }, 1);
-	notify(r, RXQ);
-	io_step(r);
+	submit(r, RXQ, &(struct tdesc){ buf, 16, W }, 1);
 	assert_int_equal(used_elem(r, RXQ, 0).len, 16);
 	assert_memory_equal(gp(r, buf, 16), "qqqqqqqqqqqqqqqq", 16);
 }

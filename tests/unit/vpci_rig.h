@@ -467,4 +467,14 @@ static inline unsigned int io_step(struct rig *r)
 	return n;
 }
 
+/* One request as a driver makes it: lay the chain out, kick, let the I/O thread run once. */
+static inline uint16_t submit(struct rig *r, unsigned int q, const struct tdesc *d, unsigned int n)
+{
+	uint16_t head = publish(r, q, d, n);
+
+	notify(r, q);
+	io_step(r);
+	return head;
+}
+
 #endif
