@@ -373,11 +373,12 @@ static void on_stop_efd(void *opaque, uint32_t events)
 		evloop_stop(vm->ev);
 }
 
-/* What the VMM thread's signal handler needs. */
+/* What the VMM thread's signal handler needs; lives across restarts. */
 struct sig_ctx {
-	struct vm *vm;
+	struct vm *vm;   /* the VM of this boot */
 	int fd;          /* signalfd */
 	int signo;       /* the signal that stopped the VM, 0 if none */
+	int received;    /* the last signal received, even while the VM stopped */
 };
 
 static void on_signal(void *opaque, uint32_t events)
@@ -391,6 +392,7 @@ static void on_signal(void *opaque, uint32_t events)
 		return;
 	signo = (int)si.ssi_signo;
 	pr_warn("received signal %d (%s): stopping the VM", signo, strsignal(signo));
+	sc->received = signo;   /* a guest reset under way must not restart it */
 	if (!vm_stopping(sc->vm))
 		__atomic_store_n(&sc->signo, signo, __ATOMIC_RELAXED);
 	vm_request_stop(sc->vm, VM_STOP_QUIT);
@@ -411,12 +413,14 @@ static int exit_status(enum vm_stop why, int signo)
 
 /* Run one boot of the VM; returns the stop reason or -errno. */
 static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *con,
-		    int sigfd, struct ctl_queue *ctl, int *status)
+		    struct sig_ctx *sc, struct ctl_queue *ctl, int *status)
 {
 	struct evloop ev;
 	struct vm vm;
-	struct sig_ctx sc = { .vm = &vm, .fd = sigfd };
 	int ret;
+
+	sc->vm = &vm;
+	sc->signo = 0;
 
 	ret = evloop_init(&ev);
 	if (ret) {
@@ -430,7 +434,7 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 		goto out;
 	}
 	ret = evloop_add(&ev, vm.stop_efd, EPOLLIN, on_stop_efd, &vm);
-	ret = ret ?: evloop_add(&ev, sigfd, EPOLLIN, on_signal, &sc);
+	ret = ret ?: evloop_add(&ev, sc->fd, EPOLLIN, on_signal, sc);
 	ret = ret ?: console_attach(con, &ev, vm_console_port(&vm), vm_quit, &vm);
 	ret = ret ?: vm_ctl_attach(ctl, &vm);       /* --api-socket requests */
 	if (ret) {
@@ -472,7 +476,7 @@ static int run_once(struct vm_config *cfg, struct kvm_sys *kvm, struct console *
 	if (cfg->stats)
 		vm_print_stats(&vm);
 	ret = __atomic_load_n(&vm.stop, __ATOMIC_ACQUIRE);
-	*status = exit_status(ret, sc.signo);
+	*status = exit_status(ret, sc->signo);
 	if (ret == VM_STOP_RESET)
 		pr_info("the guest reset");
 out:
@@ -480,6 +484,7 @@ out:
 	console_detach(con);
 	vm_destroy(&vm);
 	evloop_destroy(&ev);
+	sc->vm = NULL;
 	return ret;
 }
 
@@ -565,6 +570,7 @@ static int run_loop(struct vm_config *cfg, struct kvm_sys *kvm)
 {
 	struct console con;
 	struct api *api = NULL;
+	struct sig_ctx sc = { .fd = -1 };
 	sigset_t set;
 	int sigfd, status, ret;
 
@@ -595,14 +601,20 @@ static int run_loop(struct vm_config *cfg, struct kvm_sys *kvm)
 	}
 
 	console_setup_terminal(&con, cfg->console_in_fd);
+	sc.fd = sigfd;
 	for (;;) {
-		ret = run_once(cfg, kvm, &con, sigfd, api_ctl(api), &status);
+		ret = run_once(cfg, kvm, &con, &sc, api_ctl(api), &status);
 		/* Ctrl-A x typed while the guest was resetting still quits. */
 		if (con.quit_requested) {
 			status = EXIT_POWEROFF;
 			break;
 		}
 		if (ret == VM_STOP_RESET && cfg->on_reboot == ON_REBOOT_RESTART) {
+			/* A signal that came while the guest was resetting: no restart. */
+			if (sc.received) {
+				status = 128 + sc.received;
+				break;
+			}
 			pr_info("restarting the VM (--on-reboot=restart)");
 			if (cfg->restore) {
 				/* A restored VM reboots its kernel on fresh memory. */

@@ -390,6 +390,39 @@ def runtime_tests_kite(res, kite, elf, only):
         else:
             res.ok(name, time.monotonic() - t0)
 
+    name = 'guest-kite/sigterm-while-restarting'
+    if not only or re.search(only, name):
+        # The test guest resets right after it prints KITE-RESET, so a signal
+        # sent as soon as that line arrives often lands while kite handles the
+        # reset: it must still stop kite (it was once dropped as "the VM is
+        # stopping already" and the VM restarted forever).
+        t0 = time.monotonic()
+        why = None
+        for i in range(12):
+            p = subprocess.Popen([kite, 'run', '--kernel', elf, '--memory', '64M',
+                                  '--on-reboot=restart', '--cmdline', 'test=reset'],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT)
+            ok, out = read_until(p.stdout.fileno(), b'KITE-RESET', 1 + i % 4, 30)
+            p.send_signal(signal.SIGTERM)
+            try:
+                rest, _ = p.communicate(timeout=10)
+                out += rest.decode('utf-8', 'replace')
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                why = f'run {i + 1}: kite did not exit within 10 s of SIGTERM'
+            else:
+                if not ok:
+                    why = f'run {i + 1}: the guest did not reset {1 + i % 4} times'
+                elif p.returncode != 128 + signal.SIGTERM:
+                    why = f'run {i + 1}: exit status {p.returncode} after SIGTERM, expected 143'
+            if why:
+                res.fail(name, why, out)
+                break
+        else:
+            res.ok(name, time.monotonic() - t0)
+
     name = 'guest-kite/console-ctrl-a-x'
     if not only or re.search(only, name):
         import pty
