@@ -72,6 +72,12 @@ static void *ring_ptr(const struct guest_mem *mem, gpa_t gpa, uint64_t len, uint
 	return p;
 }
 
+/* Do [a, a + alen) and [b, b + blen) overlap?  Both lie inside RAM: no wrap-around. */
+static bool ranges_overlap(gpa_t a, uint64_t alen, gpa_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
 struct rings {
 	const uint8_t *desc;
 	struct virtq_avail *avail;
@@ -106,6 +112,20 @@ static int check_layout(const struct virtq *vq, const struct virtq_state *s,
 		snprintf(why, why_len, "used ring %#llx (%llu bytes) is not "
 			 "4-byte aligned inside RAM", (unsigned long long)s->used_addr,
 			 VIRTQ_USED_BYTES(s->size));
+		return -EINVAL;
+	}
+	/*
+	 * The device writes the used ring: over the available ring or the
+	 * descriptors, its own writes would become new requests, and a queue
+	 * whose requests complete at once would feed itself for ever.
+	 */
+	if (ranges_overlap(s->used_addr, VIRTQ_USED_BYTES(s->size), s->avail_addr,
+			   VIRTQ_AVAIL_BYTES(s->size)) ||
+	    ranges_overlap(s->used_addr, VIRTQ_USED_BYTES(s->size), s->desc_addr,
+			   VIRTQ_DESC_BYTES(s->size))) {
+		snprintf(why, why_len, "used ring %#llx overlaps the available ring %#llx or "
+			 "the descriptor table %#llx", (unsigned long long)s->used_addr,
+			 (unsigned long long)s->avail_addr, (unsigned long long)s->desc_addr);
 		return -EINVAL;
 	}
 	return 0;
@@ -234,6 +254,12 @@ static int walk_chain(struct virtq *vq, uint16_t head, struct virtq_chain *c)
 			if (nseg == VIRTQ_MAX_SEGS)
 				return vq_fail(vq, -E2BIG, "chain %u: more than %u buffers",
 					       head, VIRTQ_MAX_SEGS);
+			/* Same reason as the used ring (check_layout). */
+			if (write && ranges_overlap(d.addr, d.len, vq->s.avail_addr,
+						    VIRTQ_AVAIL_BYTES(size)))
+				return vq_fail(vq, -EINVAL, "chain %u: writable buffer %#llx "
+					       "(%u bytes) overlaps the available ring", head,
+					       (unsigned long long)d.addr, d.len);
 			if (write) {
 				wlen += d.len;
 				writing = true;

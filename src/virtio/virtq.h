@@ -36,6 +36,11 @@
  *
  * Rings are resolved to host pointers once, at enable/restore time (guest RAM
  * never moves while a VM exists).  Each ring must lie inside one RAM region.
+ * Nothing the device writes may land on the avail ring: the used ring must
+ * not overlap it (nor the descriptor table), and a chain with a writable
+ * buffer over it is refused.  Otherwise a queue whose requests complete at
+ * once would publish its own new requests and keep the I/O thread busy for
+ * ever (found by fuzz/blk_fuzz).
  *
  * kite is x86-only; guest values are little-endian and converted with
  * le16toh() and friends anyway.

@@ -285,6 +285,23 @@ static void test_rings_outside_ram(void **state)
 	expect_configure(f, QSIZE, MEM_4G, MEM_4G + 0x10000, RAM_END - 0x10000, 0);
 }
 
+/* The device writes the used ring: never over the avail ring or the descriptors. */
+static void test_used_ring_overlaps(void **state)
+{
+	struct fix *f = *state;
+
+	expect_configure(f, QSIZE, DESC, AVAIL, AVAIL, -EINVAL);
+	/* The used ring's last bytes over the avail ring's first ones. */
+	expect_configure(f, QSIZE, DESC, AVAIL, AVAIL - VIRTQ_USED_BYTES(QSIZE) + 4, -EINVAL);
+	/* The avail ring's last bytes (used_event) over the used ring's first ones. */
+	expect_configure(f, QSIZE, DESC, USED - VIRTQ_AVAIL_BYTES(QSIZE) + 2, USED, -EINVAL);
+	expect_configure(f, QSIZE, DESC, AVAIL, DESC + 16 * 100, -EINVAL);
+	/* Adjacent is fine, and so are the avail ring and the descriptors overlapping. */
+	expect_configure(f, QSIZE, DESC, AVAIL, AVAIL + VIRTQ_AVAIL_BYTES(QSIZE) + 2, 0);
+	expect_configure(f, QSIZE, DESC, USED - VIRTQ_AVAIL_BYTES(QSIZE), USED, 0);
+	expect_configure(f, QSIZE, DESC, DESC + 16, USED, 0);
+}
+
 static void test_enable_twice(void **state)
 {
 	struct fix *f = *state;
@@ -576,6 +593,30 @@ static void test_readable_after_writable(void **state)
 	expect_chain_error(*state, d, 3, -EINVAL);
 }
 
+/*
+ * A writable buffer over the avail ring: completing the request would write
+ * new avail entries, and a queue whose requests complete at once (an error,
+ * GET_ID, entropy) would feed itself for ever.  Readable ones may.
+ */
+static void test_writable_over_avail_ring(void **state)
+{
+	struct fix *f = *state;
+	const struct tdesc ok[] = { { AVAIL, 8, 0 }, { BUF, 8, W } };
+	const struct tdesc bad[] = { { BUF, 8, 0 }, { AVAIL + 2, 2, W } };
+	const struct tdesc end[] = { { AVAIL + VIRTQ_AVAIL_BYTES(QSIZE) - 1, 4, W } };
+
+	add_desc_chain(f, DESC, 0, ok, 2);
+	publish(f, 0);
+	assert_int_equal(virtq_pop(&f->vq, &f->c), 0);
+	assert_int_equal(virtq_push(&f->vq, 0, 8), 0);
+	add_desc_chain(f, DESC, 0, bad, 2);
+	publish(f, 0);
+	expect_pop_error(f, -EINVAL);
+	virtq_reset(&f->vq);
+	assert_int_equal(virtq_configure(&f->vq, QSIZE, DESC, AVAIL, USED, false), 0);
+	expect_chain_error(f, end, 1, -EINVAL);
+}
+
 static void test_too_many_segments(void **state)
 {
 	struct fix *f = *state;
@@ -599,7 +640,9 @@ static void test_byte_count_overflow(void **state)
 	struct fix *f = *state;
 	const struct tdesc max[] = { { 0, 0x80000000U, 0 }, { 0, 0x7FFFFFFFU, 0 } };
 	const struct tdesc r4g[] = { { 0, 0x80000000U, 0 }, { 0, 0x80000000U, 0 } };
-	const struct tdesc w4g[] = { { 0, 1, 0 }, { 0, 0x80000000U, W }, { 0, 0x80000000U, W } };
+	/* (Writable buffers must keep off the avail ring: these lie above 4 GiB.) */
+	const struct tdesc w4g[] = { { 0, 1, 0 }, { MEM_4G, 0x80000000U, W },
+				     { MEM_4G + GiB, 0x80000000U, W } };
 
 	/* 4 GiB - 1 in each direction is the most a chain can carry. */
 	add_desc_chain(f, DESC, 0, max, 2);
@@ -1040,6 +1083,7 @@ int main(void)
 		T(test_size_above_max),
 		T(test_misaligned_rings),
 		T(test_rings_outside_ram),
+		T(test_used_ring_overlaps),
 		T(test_enable_twice),
 		T(test_not_ready),
 		T(test_pop_simple),
@@ -1057,6 +1101,7 @@ int main(void)
 		T(test_desc_spans_adjacent_regions),
 		T(test_zero_length_descs),
 		T(test_readable_after_writable),
+		T(test_writable_over_avail_ring),
 		T(test_too_many_segments),
 		T(test_byte_count_overflow),
 		T(test_indirect_ok),
