@@ -136,16 +136,30 @@ static int cmp_int(const void *a, const void *b)
 
 void close_detached(int *fds, unsigned int n)
 {
+	int gate[2] = { -1, -1 };
 	pid_t pid;
 
 	if (!n)
 		return;
+	/*
+	 * The grandchild's close must be the last one: it waits until ours are
+	 * done (EOF on the gate pipe).  Without the gate it could close first
+	 * and leave the teardown to our close after all.
+	 */
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		gate[0] = gate[1] = -1;
 	pid = fork();
 	if (pid == 0) {
 		unsigned int lo = 0;
+		char c;
 
 		if (fork() != 0)
 			_exit(0);       /* the grandchild is re-parented to init */
+		if (gate[1] >= 0) {
+			close(gate[1]);
+			while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+				;
+		}
 		/* Keep only fds[]: close every other descriptor (stdout pipes included). */
 		qsort(fds, n, sizeof(*fds), cmp_int);
 		for (unsigned int i = 0; i < n; i++) {
@@ -161,9 +175,13 @@ void close_detached(int *fds, unsigned int n)
 				close(fds[i]);
 		_exit(0);
 	}
+	if (gate[0] >= 0)
+		close(gate[0]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	for (unsigned int i = 0; i < n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	if (gate[1] >= 0)
+		close(gate[1]);         /* now the grandchild closes the last copies */
 }
