@@ -362,29 +362,36 @@ def profile_test(res, kite, elf, only):
             res.ok(name, secs)
 
 
+def sigterm_after_resets(kite, elf, resets):
+    """Run the test guest that resets at once, with --on-reboot=restart, and
+    send kite SIGTERM as soon as KITE-RESET was printed `resets` times.
+    Returns (the resets were seen, output, exit status or None when kite did
+    not exit within 10 s of the signal)."""
+    p = subprocess.Popen([kite, 'run', '--kernel', elf, '--memory', '64M',
+                          '--on-reboot=restart', '--cmdline', 'test=reset'],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    ok, out = read_until(p.stdout.fileno(), b'KITE-RESET', resets, 30)
+    p.send_signal(signal.SIGTERM)
+    try:
+        rest, _ = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        return ok, out + '\n(kite did not exit within 10 s of SIGTERM)', None
+    return ok, out + rest.decode('utf-8', 'replace'), p.returncode
+
+
 def runtime_tests_kite(res, kite, elf, only):
     """Behaviour over a VM's lifetime: restart on reset, signals, the console escape."""
     name = 'guest-kite/reset-restart-then-sigterm'
     if not only or re.search(only, name):
         t0 = time.monotonic()
-        p = subprocess.Popen([kite, 'run', '--kernel', elf, '--memory', '64M',
-                              '--on-reboot=restart', '--cmdline', 'test=reset'],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
-        ok, out = read_until(p.stdout.fileno(), b'KITE-RESET', 3, 30)
-        p.send_signal(signal.SIGTERM)
-        try:
-            rest, _ = p.communicate(timeout=10)
-            out += rest.decode('utf-8', 'replace')
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            ok = False
-            out += '\n(kite did not exit within 10 s of SIGTERM)'
-        if not ok:
+        ok, out, status = sigterm_after_resets(kite, elf, 3)
+        if not ok or status is None:
             res.fail(name, 'the guest did not boot 3 times with --on-reboot=restart', out)
-        elif p.returncode != 128 + signal.SIGTERM:
-            res.fail(name, f'exit status {p.returncode} after SIGTERM, expected 143', out)
+        elif status != 128 + signal.SIGTERM:
+            res.fail(name, f'exit status {status} after SIGTERM, expected 143', out)
         elif 'received signal 15' not in out:
             res.fail(name, 'no message about the signal', out)
         else:
@@ -397,29 +404,19 @@ def runtime_tests_kite(res, kite, elf, only):
         # reset: it must still stop kite (it was once dropped as "the VM is
         # stopping already" and the VM restarted forever).
         t0 = time.monotonic()
-        why = None
         for i in range(12):
-            p = subprocess.Popen([kite, 'run', '--kernel', elf, '--memory', '64M',
-                                  '--on-reboot=restart', '--cmdline', 'test=reset'],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT)
-            ok, out = read_until(p.stdout.fileno(), b'KITE-RESET', 1 + i % 4, 30)
-            p.send_signal(signal.SIGTERM)
-            try:
-                rest, _ = p.communicate(timeout=10)
-                out += rest.decode('utf-8', 'replace')
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.communicate()
-                why = f'run {i + 1}: kite did not exit within 10 s of SIGTERM'
+            resets = 1 + i % 4
+            ok, out, status = sigterm_after_resets(kite, elf, resets)
+            if status is None:
+                why = 'kite did not exit within 10 s of SIGTERM'
+            elif not ok:
+                why = f'the guest did not reset {resets} times'
+            elif status != 128 + signal.SIGTERM:
+                why = f'exit status {status} after SIGTERM, expected 143'
             else:
-                if not ok:
-                    why = f'run {i + 1}: the guest did not reset {1 + i % 4} times'
-                elif p.returncode != 128 + signal.SIGTERM:
-                    why = f'run {i + 1}: exit status {p.returncode} after SIGTERM, expected 143'
-            if why:
-                res.fail(name, why, out)
-                break
+                continue
+            res.fail(name, f'run {i + 1}: {why}', out)
+            break
         else:
             res.ok(name, time.monotonic() - t0)
 
