@@ -254,13 +254,14 @@ static int walk_chain(struct virtq *vq, uint16_t head, struct virtq_chain *c)
 			if (nseg == VIRTQ_MAX_SEGS)
 				return vq_fail(vq, -E2BIG, "chain %u: more than %u buffers",
 					       head, VIRTQ_MAX_SEGS);
-			/* Same reason as the used ring (check_layout). */
-			if (write && ranges_overlap(d.addr, d.len, vq->s.avail_addr,
-						    VIRTQ_AVAIL_BYTES(size)))
-				return vq_fail(vq, -EINVAL, "chain %u: writable buffer %#llx "
-					       "(%u bytes) overlaps the available ring", head,
-					       (unsigned long long)d.addr, d.len);
 			if (write) {
+				/* Same reason as the used ring (check_layout). */
+				if (ranges_overlap(d.addr, d.len, vq->s.avail_addr,
+						   VIRTQ_AVAIL_BYTES(size)))
+					return vq_fail(vq, -EINVAL, "chain %u: writable buffer "
+						       "%#llx (%u bytes) overlaps the available "
+						       "ring", head, (unsigned long long)d.addr,
+						       d.len);
 				wlen += d.len;
 				writing = true;
 			} else {
