@@ -69,7 +69,7 @@ void vcpu_prof_sample(struct vcpu_prof *p)
 	struct timespec ts;
 	unsigned int n = 0;
 
-	if (!p || ioctl(p->vcpu->fd, KVM_GET_REGS, &regs) < 0)
+	if (ioctl(p->vcpu->fd, KVM_GET_REGS, &regs) < 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	memset(&tr, 0, sizeof(tr));

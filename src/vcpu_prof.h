@@ -19,7 +19,7 @@ struct vcpu_prof;
  */
 struct vcpu_prof *vcpu_prof_start(struct vcpu *vcpu, const char *path);
 
-/* After KVM_RUN returned EINTR: record where the guest is. */
+/* After KVM_RUN returned EINTR: record where the guest is (p is not NULL). */
 void vcpu_prof_sample(struct vcpu_prof *p);
 
 void vcpu_prof_stop(struct vcpu_prof *p);
