@@ -464,7 +464,7 @@ static void blk_queue_notify(struct virtio_dev *vd, unsigned int q)
 			/*
 			 * Submit the 1st, 2nd, 4th, 8th, ... request at once: the
 			 * disk starts on the first while the rest are parsed, and a
-			 * burst of n costs log2(n) syscalls.  One submission of the
+			 * burst of n costs about log2(n) syscalls.  One submission of the
 			 * whole burst leaves the disk idle until all of it is
 			 * parsed, and its completions then come back in lockstep
 			 * (measured: 68k -> 85k random-read IOPS at QD 32, bench/blk).
